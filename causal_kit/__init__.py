@@ -1,0 +1,29 @@
+"""causal_kit: did this launch move retention and revenue, by how much, and what is it worth?
+
+Data flows one way: source → metrics → design → business → presentation.
+"""
+
+from causal_kit.core.errors import (
+    CausalKitError,
+    CausalKitWarning,
+    ConvergenceError,
+    DataError,
+    ReportError,
+    SpecificationError,
+)
+from causal_kit.core.estimate import Check, Estimate
+from causal_kit.core.launch import Launch, SuccessCriteria
+
+__all__ = [
+    "CausalKitError",
+    "CausalKitWarning",
+    "Check",
+    "ConvergenceError",
+    "DataError",
+    "Estimate",
+    "ReportError",
+    "SpecificationError",
+    "Launch",
+    "SuccessCriteria",
+]
+__version__ = "0.1.0"

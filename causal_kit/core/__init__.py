@@ -1,0 +1,1 @@
+"""The contract every layer shares: errors, options, results, panel validation."""

@@ -1,0 +1,82 @@
+"""A launch: what reached whom, when, and what would count as success (fixed before launch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from causal_kit.core.errors import SpecificationError
+
+
+@dataclass(frozen=True)
+class SuccessCriteria:
+    """Success criteria registered before the launch.
+
+    Attributes
+    ----------
+    min_effect
+        Smallest effect on the primary metric worth shipping, in the metric's units.
+    roi_bar
+        Minimum yearly value ÷ yearly cost to ship.
+    cost_cap
+        The model's yearly cost must stay under this share of the value it unlocks (0.5 = half).
+    window_days
+        Measurement window: before this many days since launch the answer is "keep measuring".
+    guardrails
+        Metric name → largest tolerated worsening (in the metric's units; positive = worse).
+    """
+
+    min_effect: float = 0.0
+    roi_bar: float = 1.0
+    cost_cap: float = 0.5
+    window_days: int = 90
+    guardrails: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A launch of a model or feature.
+
+    Parameters
+    ----------
+    name
+        Human name, e.g. ``"assistant-v2"``.
+    start
+        First treated day by unit (``{"north": "2026-03-02", ...}``); units not listed are never
+        treated. Dates are normalised to ``datetime.date``.
+    unit
+        The column that holds the launch's units (e.g. ``"region"``).
+    criteria
+        Success criteria fixed before the launch.
+    gate
+        For a launch gated on a score: ``{"column": "score", "cutoff": 0.7}``.
+    """
+
+    name: str
+    start: Mapping[Any, Any] = field(default_factory=dict)
+    unit: str = "region"
+    criteria: SuccessCriteria = field(default_factory=SuccessCriteria)
+    gate: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise SpecificationError("Launch name must be a non-empty string.")
+        norm: dict[Any, dt.date] = {}
+        for unit, day in dict(self.start).items():
+            try:
+                norm[unit] = pd.Timestamp(day).date()
+            except (ValueError, TypeError) as exc:
+                raise SpecificationError(
+                    f"Launch {self.name!r}: start date {day!r} for unit {unit!r} is not a date; "
+                    "use ISO format like '2026-03-02'."
+                ) from exc
+        object.__setattr__(self, "start", norm)
+
+    @property
+    def first_start(self) -> dt.date | None:
+        """The earliest start date, or ``None`` when no unit is listed."""
+        return min(self.start.values()) if self.start else None

@@ -1,0 +1,45 @@
+"""Every option string of causal_kit, as exact ``Literal`` types validated in one place."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+from causal_kit.core.errors import SpecificationError
+
+DidMethod = Literal["auto", "2x2", "twfe", "cs", "sa", "imputation"]
+DidControl = Literal["never", "notyet"]
+DidEstMethod = Literal["dr", "ipw", "reg"]
+BasePeriod = Literal["varying", "universal"]
+SeType = Literal["cluster", "hc1", "classical"]
+Bootstrap = Literal["none", "multiplier", "wild"]
+SynthMethod = Literal["sc", "asc", "sdid"]
+SynthInference = Literal["placebo", "conformal", "jackknife", "bootstrap", "none"]
+RddKernel = Literal["triangular", "uniform", "epanechnikov"]
+RddBandwidth = Literal["mserd", "msetwo", "cerrd", "certwo"]
+RddVce = Literal["nn", "hc0", "hc1", "hc2", "hc3"]
+Grain = Literal["day", "week", "month"]
+Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
+
+
+def check_option(name: str, value: Any, allowed: Any) -> Any:
+    """Return ``value`` if it is one of the strings of the ``Literal`` ``allowed``.
+
+    Parameters
+    ----------
+    name
+        The argument's name, used in the error message.
+    value
+        What the caller passed.
+    allowed
+        A ``Literal[...]`` type (or a tuple of strings).
+
+    Raises
+    ------
+    SpecificationError
+        If ``value`` is not one of the allowed strings; the message lists them.
+    """
+    choices = get_args(allowed) if not isinstance(allowed, tuple) else allowed
+    if not isinstance(value, str) or value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise SpecificationError(f"{name}={value!r} is not a valid option; use one of {valid}.")
+    return value

@@ -1,0 +1,50 @@
+"""The default picture of an :class:`~causal_kit.core.estimate.Estimate`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+
+if TYPE_CHECKING:
+    from causal_kit.core.estimate import Estimate
+
+# Okabe–Ito, safe for colour-blind readers.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+
+def plot_estimate(est: Estimate, ax: Any = None) -> Any:
+    """Plot per-period effects with their intervals (or the headline effect alone).
+
+    Parameters
+    ----------
+    est
+        The estimate.
+    ax
+        Matplotlib Axes to draw on; a new figure is made when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    bp = est.by_period
+    if bp is None or bp.empty:
+        ax.errorbar([0], [est.estimate], yerr=[[est.estimate - est.ci[0]], [est.ci[1] - est.estimate]],
+                    fmt="o", color=PALETTE[0], capsize=4)
+        ax.set_xticks([0], [est.outcome])
+    else:
+        x = bp["term"].to_numpy()
+        ax.fill_between(x, bp["conf_low"], bp["conf_high"], color=PALETTE[0], alpha=0.2,
+                        label=f"{est.level:.0%} interval")
+        ax.plot(x, bp["estimate"], "o-", color=PALETTE[0], label="effect")
+        ax.set_xlabel("periods since launch" if est.method.startswith("did") else "period")
+        ax.legend(frameon=False)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_ylabel(f"effect on {est.outcome}")
+    ax.set_title(f"{est.method}: {est.estimate:.4g} [{est.ci[0]:.4g}, {est.ci[1]:.4g}]")
+    return ax

@@ -1,0 +1,1 @@
+"""Layer: design — one estimator family per subpackage; each takes a panel or unit-level frame and returns an Estimate."""
