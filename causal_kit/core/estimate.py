@@ -16,7 +16,8 @@ TIDY_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_l
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of one diagnostic of a design's assumptions.
+    """
+    The outcome of one diagnostic of a design's assumptions.
 
     Attributes
     ----------
@@ -51,7 +52,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A causal effect estimate, the same type for every design.
+    """
+    A causal effect estimate, the same type for every design.
 
     Attributes
     ----------
@@ -116,7 +118,8 @@ class Estimate:
         return pd.concat([head, rest], ignore_index=True)
 
     def check(self, name: str) -> Check:
-        """Return the check called ``name``.
+        """
+        Return the check called ``name``.
 
         Raises
         ------
@@ -218,7 +221,8 @@ class Summary:
         out = f'<table class="ck-summary">{body}</table>'
         if self.estimate.checks:
             rows = "".join(
-                f'<tr class="ck-{s.lower()}"><td>{esc(n)}</td><td>{esc(s)}</td><td>{esc(m)}</td></tr>'
+                f'<tr class="ck-{s.lower()}"><td>{esc(n)}</td><td>{esc(s)}</td>'
+                f"<td>{esc(m)}</td></tr>"
                 for n, s, m in self._check_rows()
             )
             out += (

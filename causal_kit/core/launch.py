@@ -14,7 +14,8 @@ from causal_kit.core.errors import SpecificationError
 
 @dataclass(frozen=True)
 class SuccessCriteria:
-    """Success criteria registered before the launch.
+    """
+    Success criteria registered before the launch.
 
     Attributes
     ----------
@@ -28,6 +29,15 @@ class SuccessCriteria:
         Measurement window: before this many days since launch the answer is "keep measuring".
     guardrails
         Metric name → largest tolerated worsening (in the metric's units; positive = worse).
+    direction
+        ``"increase"`` when a higher primary metric is better, ``"decrease"`` when lower is
+        better (e.g. cost per resolved ticket). ``min_effect`` is an improvement in that direction.
+    value_basis
+        Which end of the money interval the ROI bar and cost cap are tested on: ``"low"`` (the
+        pessimistic end, the default) or ``"point"``.
+    guardrails_lower_is_worse
+        Guardrails for which a *decrease* is the worsening (e.g. a retention guardrail); every
+        other guardrail worsens when it goes up (latency, cost, error rate).
     """
 
     min_effect: float = 0.0
@@ -35,11 +45,15 @@ class SuccessCriteria:
     cost_cap: float = 0.5
     window_days: int = 90
     guardrails: Mapping[str, float] = field(default_factory=dict)
+    direction: str = "increase"
+    value_basis: str = "low"
+    guardrails_lower_is_worse: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Launch:
-    """A launch of a model or feature.
+    """
+    A launch of a model or feature.
 
     Parameters
     ----------

@@ -22,7 +22,8 @@ Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 
 
 def check_option(name: str, value: Any, allowed: Any) -> Any:
-    """Return ``value`` if it is one of the strings of the ``Literal`` ``allowed``.
+    """
+    Return ``value`` if it is one of the strings of the ``Literal`` ``allowed``.
 
     Parameters
     ----------
@@ -43,3 +44,13 @@ def check_option(name: str, value: Any, allowed: Any) -> Any:
         valid = ", ".join(repr(c) for c in choices)
         raise SpecificationError(f"{name}={value!r} is not a valid option; use one of {valid}.")
     return value
+
+
+# Business layer
+Direction = Literal["increase", "decrease"]
+ValueBasis = Literal["low", "point"]
+IntervalSource = Literal["auto", "draws", "ci"]
+RetentionMetric = Literal["retention", "churn"]
+CascadeLevel = Literal["model", "task", "engagement", "business"]
+Grade = Literal["high", "medium", "low"]
+TriangulationDesign = Literal["did", "sc", "rdd"]

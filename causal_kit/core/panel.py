@@ -1,4 +1,5 @@
-"""Validate a long ``unit × time`` panel once, for every panel design (DiD, synthetic control).
+"""
+Validate a long ``unit × time`` panel once, for every panel design (DiD, synthetic control).
 
 The convention: one row per unit and period; ``treatment`` is 0/1 and absorbing (1 for a treated
 unit from its first treated period on). Adoption periods, cohorts and never-treated units are
@@ -22,7 +23,8 @@ NEVER = np.inf  # adoption period of a never-treated unit
 
 @dataclass(frozen=True)
 class Panel:
-    """A validated panel in a standard layout.
+    """
+    A validated panel in a standard layout.
 
     Attributes
     ----------
@@ -71,11 +73,11 @@ class Panel:
         return a.index[np.isfinite(a.to_numpy())].to_numpy()
 
     def time_label(self, t: int) -> Any:
-        """The original label of period index ``t``."""
+        """Return the original label of period index ``t``."""
         return _label(self.times[int(t)])
 
     def unit_label(self, u: int) -> Any:
-        """The original label of unit code ``u``."""
+        """Return the original label of unit code ``u``."""
         return _label(self.units[int(u)])
 
 
@@ -96,7 +98,8 @@ def prepare_panel(
     cluster: str | None = None,
     require_never_treated: bool = False,
 ) -> Panel:
-    """Validate ``data`` as a panel and return it in the standard layout.
+    """
+    Validate ``data`` as a panel and return it in the standard layout.
 
     Raises
     ------
@@ -216,7 +219,7 @@ def _treatment(df: pd.DataFrame, col: str, unit: str, time: str) -> np.ndarray:
         if not ok.all():
             i = int(np.flatnonzero(~ok)[0])
             raise DataError(
-                f"treatment column {col!r} must be 0/1; found {values[i]!r} at "
+                f"treatment column {col!r} must be 0/1; found {_label(values[i])!r} at "
                 f"{unit}={_label(df[unit].iloc[i])!r}, {time}={_label(df[time].iloc[i])!r}."
             )
         values = numeric

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 if TYPE_CHECKING:
     from causal_kit.core.estimate import Estimate
@@ -17,7 +17,8 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 
 
 def plot_estimate(est: Estimate, ax: Any = None) -> Any:
-    """Plot per-period effects with their intervals (or the headline effect alone).
+    """
+    Plot per-period effects with their intervals (or the headline effect alone).
 
     Parameters
     ----------
@@ -34,8 +35,8 @@ def plot_estimate(est: Estimate, ax: Any = None) -> Any:
         _, ax = plt.subplots(figsize=(7, 3.8))
     bp = est.by_period
     if bp is None or bp.empty:
-        ax.errorbar([0], [est.estimate], yerr=[[est.estimate - est.ci[0]], [est.ci[1] - est.estimate]],
-                    fmt="o", color=PALETTE[0], capsize=4)
+        err = [[est.estimate - est.ci[0]], [est.ci[1] - est.estimate]]
+        ax.errorbar([0], [est.estimate], yerr=err, fmt="o", color=PALETTE[0], capsize=4)
         ax.set_xticks([0], [est.outcome])
     else:
         x = bp["term"].to_numpy()
