@@ -157,3 +157,14 @@ def test_launch_normalises_dates_and_rejects_bad_ones():
     assert str(launch.start["north"]) == "2026-03-02"
     with pytest.raises(ck.SpecificationError, match="'soon' for unit 'north'"):
         ck.Launch("v2", {"north": "soon"})
+
+
+def test_launch_round_trips_through_its_json_form():
+    launch = ck.Launch("v2", {"north": "2026-03-02"}, criteria=ck.SuccessCriteria(
+        min_effect=0.5, guardrails={"latency_ms": 50.0}))
+    spec = json.loads(json.dumps(launch.to_dict()))
+    assert ck.Launch.from_dict(spec) == launch
+    with pytest.raises(ck.SpecificationError, match=r"unknown success criteria \['min_efect'\]"):
+        ck.Launch.from_dict({"name": "v2", "criteria": {"min_efect": 1}})
+    with pytest.raises(ck.SpecificationError, match=r"unknown \['starts'\]"):
+        ck.Launch.from_dict({"name": "v2", "starts": {}})

@@ -94,3 +94,47 @@ class Launch:
     def first_start(self) -> dt.date | None:
         """The earliest start date, or ``None`` when no unit is listed."""
         return min(self.start.values()) if self.start else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe description (the format of ``launch.json``)."""
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "start": {str(k): v.isoformat() for k, v in self.start.items()},
+            "gate": dict(self.gate) if self.gate else None,
+            "criteria": {
+                "min_effect": self.criteria.min_effect,
+                "roi_bar": self.criteria.roi_bar,
+                "cost_cap": self.criteria.cost_cap,
+                "window_days": self.criteria.window_days,
+                "guardrails": dict(self.criteria.guardrails),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Launch:
+        """Build a launch from :meth:`to_dict`'s format.
+
+        Raises
+        ------
+        SpecificationError
+            If ``name`` is missing or a field is unknown (the valid ones are listed).
+        """
+        known = {"name", "unit", "start", "gate", "criteria"}
+        unknown = sorted(set(spec) - known)
+        if unknown or "name" not in spec:
+            raise SpecificationError(
+                f"launch spec needs 'name' and takes only {sorted(known)}; got unknown {unknown}."
+            )
+        crit_spec = dict(spec.get("criteria") or {})
+        valid = set(SuccessCriteria.__dataclass_fields__)
+        bad = sorted(set(crit_spec) - valid)
+        if bad:
+            raise SpecificationError(f"unknown success criteria {bad}; valid: {sorted(valid)}.")
+        return cls(
+            name=spec["name"],
+            start=dict(spec.get("start") or {}),
+            unit=spec.get("unit", "region"),
+            criteria=SuccessCriteria(**crit_spec),
+            gate=spec.get("gate"),
+        )
