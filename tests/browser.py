@@ -66,11 +66,11 @@ def check_page(html_path: Path, selector: str, screenshot: Path,
             cdp.wait_for("Page.loadEventFired", timeout=30)
             time.sleep(0.3)
             js = (
-                "(() => { const e = document.querySelector(%s);"
+                f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
                 " const r = e ? e.getBoundingClientRect() : null;"
                 " return JSON.stringify({top: r ? r.top : null, height: r ? r.height : null,"
                 " vh: window.innerHeight, text: e ? e.innerText : ''}); })()"
-            ) % json.dumps(selector)
+            )
             res = cdp.call("Runtime.evaluate", expression=js, returnByValue=True)
             info = json.loads(res["result"]["value"])
             shot = cdp.call("Page.captureScreenshot", format="png")

@@ -1,5 +1,4 @@
-"""
-The one error hierarchy of causal_kit.
+"""The one error hierarchy of causal_kit.
 
 Every problem causal_kit detects in its inputs or its computations raises a subclass of
 :class:`CausalKitError`. Messages name the column, unit, period or value at fault and say how

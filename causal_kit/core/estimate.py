@@ -16,8 +16,7 @@ TIDY_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_l
 
 @dataclass(frozen=True)
 class Check:
-    """
-    The outcome of one diagnostic of a design's assumptions.
+    """The outcome of one diagnostic of a design's assumptions.
 
     Attributes
     ----------
@@ -52,8 +51,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Estimate:
-    """
-    A causal effect estimate, the same type for every design.
+    """A causal effect estimate, the same type for every design.
 
     Attributes
     ----------
@@ -118,8 +116,7 @@ class Estimate:
         return pd.concat([head, rest], ignore_index=True)
 
     def check(self, name: str) -> Check:
-        """
-        Return the check called ``name``.
+        """Return the check called ``name``.
 
         Raises
         ------

@@ -14,8 +14,7 @@ from causal_kit.core.errors import DataError
 def to_pandas(
     data: Any, columns: Sequence[str] | None = None, *, what: str = "data"
 ) -> pd.DataFrame:
-    """
-    Return a new pandas DataFrame holding ``columns`` of ``data``.
+    """Return a new pandas DataFrame holding ``columns`` of ``data``.
 
     Parameters
     ----------

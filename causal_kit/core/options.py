@@ -22,8 +22,7 @@ Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 
 
 def check_option(name: str, value: Any, allowed: Any) -> Any:
-    """
-    Return ``value`` if it is one of the strings of the ``Literal`` ``allowed``.
+    """Return ``value`` if it is one of the strings of the ``Literal`` ``allowed``.
 
     Parameters
     ----------

@@ -1,5 +1,4 @@
-"""
-Validate a long ``unit × time`` panel once, for every panel design (DiD, synthetic control).
+"""Validate a long ``unit × time`` panel once, for every panel design (DiD, synthetic control).
 
 The convention: one row per unit and period; ``treatment`` is 0/1 and absorbing (1 for a treated
 unit from its first treated period on). Adoption periods, cohorts and never-treated units are
@@ -23,8 +22,7 @@ NEVER = np.inf  # adoption period of a never-treated unit
 
 @dataclass(frozen=True)
 class Panel:
-    """
-    A validated panel in a standard layout.
+    """A validated panel in a standard layout.
 
     Attributes
     ----------
@@ -98,8 +96,7 @@ def prepare_panel(
     cluster: str | None = None,
     require_never_treated: bool = False,
 ) -> Panel:
-    """
-    Validate ``data`` as a panel and return it in the standard layout.
+    """Validate ``data`` as a panel and return it in the standard layout.
 
     Raises
     ------

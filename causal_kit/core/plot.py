@@ -17,8 +17,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 
 
 def plot_estimate(est: Estimate, ax: Any = None) -> Any:
-    """
-    Plot per-period effects with their intervals (or the headline effect alone).
+    """Plot per-period effects with their intervals (or the headline effect alone).
 
     Parameters
     ----------

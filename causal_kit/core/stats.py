@@ -33,8 +33,7 @@ def tidy_table(
     crit: float | None = None,
     dof: float | None = None,
 ) -> pd.DataFrame:
-    """
-    Build a tidy frame (:data:`TIDY_COLUMNS`) from estimates and standard errors.
+    """Build a tidy frame (:data:`TIDY_COLUMNS`) from estimates and standard errors.
 
     Parameters
     ----------

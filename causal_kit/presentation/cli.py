@@ -1,5 +1,4 @@
-"""
-``causal-kit``: run reports from a shell or a scheduler.
+"""``causal-kit``: run reports from a shell or a scheduler.
 
 Exit codes: 0 every report was written; 1 at least one report failed (the others were still
 run and written); 2 the command or a parameter was wrong (nothing was run).

@@ -14,8 +14,7 @@ CSS = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="u
 
 
 def notebook_to_html(notebook: Path, title: str) -> str:
-    """
-    Render an executed notebook as a self-contained page: outputs only, code hidden.
+    """Render an executed notebook as a self-contained page: outputs only, code hidden.
 
     Cells tagged ``remove`` (and the parameters cells) are dropped entirely; images are inlined;
     no script or stylesheet is fetched from elsewhere.

@@ -26,8 +26,7 @@ def package_versions(names: Iterable[str] = PACKAGES) -> dict[str, str]:
 
 
 def fingerprint(paths: Iterable[str | Path]) -> str:
-    """
-    Return a SHA-256 over the contents of every file under ``paths`` (sorted, recursive).
+    """Return a SHA-256 over the contents of every file under ``paths`` (sorted, recursive).
 
     Parameters
     ----------

@@ -1,5 +1,4 @@
-"""
-Run a report notebook through papermill and publish it atomically.
+"""Run a report notebook through papermill and publish it atomically.
 
 A report lands in ``<output_root>/<launch>/<run-date>/`` as ``report.ipynb`` (executed),
 ``report.html`` (self-contained, code hidden) and ``summary.json``. It is built in a temporary
@@ -45,8 +44,7 @@ class Report:
 
 
 def find_notebook(name: str | os.PathLike[str]) -> Path:
-    """
-    Resolve a report notebook by path or by name in ``notebooks/``.
+    """Resolve a report notebook by path or by name in ``notebooks/``.
 
     Raises
     ------
@@ -72,8 +70,7 @@ def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
 
 
 def coerce_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
-    """
-    Check ``values`` against the notebook's typed parameters; convert CLI strings.
+    """Check ``values`` against the notebook's typed parameters; convert CLI strings.
 
     Raises
     ------
@@ -130,8 +127,7 @@ def run_report(
     progress: bool = False,
     cwd: str | os.PathLike[str] | None = None,
 ) -> Report:
-    """
-    Execute a report notebook with ``parameters`` and publish it atomically.
+    """Execute a report notebook with ``parameters`` and publish it atomically.
 
     Parameters
     ----------
