@@ -19,6 +19,7 @@ RddBandwidth = Literal["mserd", "msetwo", "cerrd", "certwo"]
 RddVce = Literal["nn", "hc0", "hc1", "hc2", "hc3"]
 Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
+Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade"]
 
 
 def check_option(name: str, value: Any, allowed: Any) -> Any:
