@@ -3,6 +3,17 @@
 Data flows one way: source → metrics → design → business → presentation.
 """
 
+from causal_kit.business import (
+    CostPerOutcomeValue,
+    Decision,
+    Impact,
+    PerUserValue,
+    RetentionValue,
+    RunningCost,
+    ValueModel,
+    decide,
+    translate,
+)
 from causal_kit.core.errors import (
     CausalKitError,
     CausalKitWarning,
@@ -25,5 +36,14 @@ __all__ = [
     "SpecificationError",
     "Launch",
     "SuccessCriteria",
+    "CostPerOutcomeValue",
+    "Decision",
+    "Impact",
+    "PerUserValue",
+    "RetentionValue",
+    "RunningCost",
+    "ValueModel",
+    "decide",
+    "translate",
 ]
 __version__ = "0.1.0"

@@ -1,1 +1,28 @@
-"""Layer: business."""
+"""Layer: business — from an estimate to money, a decision, and the evidence behind it."""
+
+from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide
+from causal_kit.business.translate import Impact, money_interval, translate
+from causal_kit.business.value import (
+    CostPerOutcomeValue,
+    PerUserValue,
+    RetentionValue,
+    RunningCost,
+    ValueModel,
+    cost_per_outcome,
+)
+
+__all__ = [
+    "CostPerOutcomeValue",
+    "Decision",
+    "GuardrailResult",
+    "Impact",
+    "PerUserValue",
+    "RetentionValue",
+    "RuleStep",
+    "RunningCost",
+    "ValueModel",
+    "cost_per_outcome",
+    "decide",
+    "money_interval",
+    "translate",
+]

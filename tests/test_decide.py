@@ -1,0 +1,148 @@
+"""ck.decide: each of the four outcomes on constructed cases, with the rule that fired."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import causal_kit as ck
+
+
+def est(point, low, high, outcome="revenue"):
+    return ck.Estimate(method="did:cs", outcome=outcome, estimate=point, se=(high - low) / 3.92,
+                       ci=(low, high), level=0.95, p_value=0.05, n_units=30, n_treated=10)
+
+
+CRIT = ck.SuccessCriteria(min_effect=1.0, roi_bar=2.0, cost_cap=0.5, window_days=90,
+                          guardrails={"latency_ms": 20.0})
+OK_LATENCY = {"latency_ms": est(5.0, 0.0, 10.0, "latency_ms")}
+
+
+def fired(decision):
+    return decision.action, decision.rule
+
+
+def test_ship_when_low_end_clears_minimum_and_money_pays():
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=120,
+                  guardrails=OK_LATENCY, annual_value=(3e6, 2e6, 4e6), yearly_cost=5e5)
+    assert fired(d) == ("ship", "ship")
+    assert d.inputs["roi"] == pytest.approx(2e6 / 5e5)  # low end by default
+    assert [s.answer for s in d.steps][:-1] == ["no"] * 7
+    assert d.guardrails[0].status == "holds"
+
+
+def test_roll_back_when_the_interval_is_harmful():
+    d = ck.decide(est(-2.0, -3.0, -1.0), criteria=CRIT, days_since_launch=10)
+    # harm is tested before the window: a clearly harmful launch is rolled back early
+    assert fired(d) == ("roll back", "harm")
+    assert "entirely harmful" in d.reason
+
+
+def test_roll_back_when_a_guardrail_is_breached():
+    slow = {"latency_ms": est(40.0, 30.0, 50.0, "latency_ms")}
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=120, guardrails=slow)
+    assert fired(d) == ("roll back", "guardrail_breached")
+    assert "latency_ms" in d.reason
+    g = d.guardrails[0]
+    assert (g.status, g.worsening_low, g.margin) == ("breached", 30.0, 20.0)
+
+
+def test_guardrail_where_lower_is_worse():
+    crit = ck.SuccessCriteria(guardrails={"d7_retention": 0.01},
+                              guardrails_lower_is_worse=("d7_retention",))
+    drop = {"d7_retention": est(-0.05, -0.07, -0.03, "d7_retention")}
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=crit, days_since_launch=120, guardrails=drop)
+    assert fired(d) == ("roll back", "guardrail_breached")
+    rise = {"d7_retention": est(0.05, 0.03, 0.07, "d7_retention")}
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=crit, days_since_launch=120, guardrails=rise)
+    assert fired(d) == ("ship", "ship")
+
+
+def test_keep_measuring_inside_the_window():
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=30, guardrails=OK_LATENCY)
+    assert fired(d) == ("keep measuring", "window")
+    assert "30 of the 90 days" in d.reason
+
+
+def test_keep_measuring_when_the_interval_straddles_the_minimum():
+    d = ck.decide(est(1.0, -1.0, 3.0), criteria=CRIT, days_since_launch=120)
+    assert fired(d) == ("keep measuring", "undecided")
+    assert "includes the minimum effect" in d.reason
+
+
+def test_keep_measuring_when_a_guardrail_is_unclear_or_missing():
+    unclear = {"latency_ms": est(18.0, 10.0, 26.0, "latency_ms")}
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=120, guardrails=unclear)
+    assert fired(d) == ("keep measuring", "guardrail_unclear")
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=120)
+    assert fired(d) == ("keep measuring", "guardrail_unclear")
+    assert d.guardrails[0].status == "not measured"
+
+
+def test_iterate_when_the_effect_is_below_the_minimum():
+    d = ck.decide(est(0.5, 0.2, 0.8), criteria=CRIT, days_since_launch=120, guardrails=OK_LATENCY)
+    assert fired(d) == ("iterate", "below_minimum")
+
+
+def test_iterate_when_the_money_does_not_pay():
+    # ROI on the low end = 1.5 < bar 2
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=120,
+                  guardrails=OK_LATENCY, annual_value=(3e6, 1.5e6, 4.5e6), yearly_cost=1e6)
+    assert fired(d) == ("iterate", "money")
+    # same numbers on the point estimate: ROI 3 ≥ 2 but cost 1e6 > 0.5 × 3e6? no: 1e6 ≤ 1.5e6
+    crit = ck.SuccessCriteria(**{**CRIT.__dict__, "value_basis": "point"})
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=crit, days_since_launch=120,
+                  guardrails=OK_LATENCY, annual_value=(3e6, 1.5e6, 4.5e6), yearly_cost=1e6)
+    assert fired(d) == ("ship", "ship")
+    # cost cap alone: ROI 2.5 ≥ 2 but cost 0.4 of the value > cap 0.3
+    crit = ck.SuccessCriteria(**{**CRIT.__dict__, "cost_cap": 0.3, "value_basis": "point"})
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=crit, days_since_launch=120,
+                  guardrails=OK_LATENCY, annual_value=(2.5e6, 1e6, 4e6), yearly_cost=1e6)
+    assert fired(d) == ("iterate", "money")
+
+
+def test_lower_is_better_metric():
+    crit = ck.SuccessCriteria(min_effect=0.1, direction="decrease")
+    d = ck.decide(est(-0.4, -0.6, -0.2, "cost_per_ticket"), criteria=crit, days_since_launch=100)
+    assert fired(d) == ("ship", "ship")
+    d = ck.decide(est(0.4, 0.2, 0.6, "cost_per_ticket"), criteria=crit, days_since_launch=100)
+    assert fired(d) == ("roll back", "harm")
+
+
+def test_window_not_applied_without_days_is_said_so():
+    d = ck.decide(est(3.0, 2.0, 4.0))
+    window = next(s for s in d.steps if s.rule == "window")
+    assert window.answer == "not applied"
+    money = next(s for s in d.steps if s.rule == "money")
+    assert money.answer == "not applied"
+    assert d.action == "ship"
+    assert d.inputs["days_since_launch"] is None
+
+
+def test_decision_renders_and_serialises():
+    d = ck.decide(est(3.0, 2.0, 4.0), criteria=CRIT, days_since_launch=120, guardrails=OK_LATENCY)
+    out = d.to_dict()
+    json.dumps(out, allow_nan=False)
+    assert out["action"] == "ship" and out["rule"] == "ship"
+    assert "1. roll back if" in out["rule_text"]
+    assert len(out["steps"]) == 8
+    text = str(d)
+    assert "Rule that fired" in text and "min_effect" in text
+    assert "<table" in d._repr_html_()
+
+
+def test_decide_errors():
+    with pytest.raises(ck.SpecificationError, match=r"no margin in criteria\.guardrails"):
+        ck.decide(est(3.0, 2.0, 4.0), guardrails={"cpu": est(1, 0, 2)})
+    with pytest.raises(ck.SpecificationError, match=r"criteria\.direction='up'"):
+        ck.decide(est(3.0, 2.0, 4.0), criteria=ck.SuccessCriteria(direction="up"))
+    with pytest.raises(ck.SpecificationError, match="not both"):
+        ck.decide(est(3.0, 2.0, 4.0), days_since_launch=3, as_of="2026-01-01")
+    with pytest.raises(ck.SpecificationError, match="needs a Launch"):
+        ck.decide(est(3.0, 2.0, 4.0), as_of="2026-01-01")
+    with pytest.raises(ck.SpecificationError, match="SuccessCriteria or a Launch"):
+        ck.decide(est(3.0, 2.0, 4.0), criteria={"min_effect": 1})  # type: ignore[arg-type]
+    with pytest.raises(ck.SpecificationError, match="guardrails_lower_is_worse"):
+        ck.decide(est(3.0, 2.0, 4.0),
+                  criteria=ck.SuccessCriteria(guardrails_lower_is_worse=("x",)))
