@@ -24,6 +24,7 @@ from causal_kit.core.errors import (
 )
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.launch import Launch, SuccessCriteria
+from causal_kit.design.did import did
 
 __all__ = [
     "CausalKitError",
@@ -45,5 +46,6 @@ __all__ = [
     "ValueModel",
     "decide",
     "translate",
+    "did",
 ]
 __version__ = "0.1.0"

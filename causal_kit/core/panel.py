@@ -123,7 +123,7 @@ def prepare_panel(
         _numeric(df, cov, unit, time, "covariate")
     dup = df.duplicated([unit, time], keep=False)
     if dup.any():
-        first = df.loc[dup].iloc[0]
+        first = {c: df.loc[dup, c].iloc[0] for c in (unit, time)}
         raise DataError(
             f"duplicate rows for {unit}={_label(first[unit])!r}, {time}={_label(first[time])!r} "
             f"({int(dup.sum())} duplicated rows in all); a panel needs one row per {unit} and "
@@ -189,7 +189,7 @@ def _numeric(df: pd.DataFrame, col: str, unit: str, time: str, role: str) -> np.
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        row = df.iloc[i]
+        row = {c: df[c].iloc[i] for c in (unit, time)}
         raise DataError(
             f"{role} column {col!r} has {int(bad.sum())} missing or infinite value(s), e.g. "
             f"{values[i]} at {unit}={_label(row[unit])!r}, {time}={_label(row[time])!r}; "
@@ -201,7 +201,7 @@ def _numeric(df: pd.DataFrame, col: str, unit: str, time: str, role: str) -> np.
 def _treatment(df: pd.DataFrame, col: str, unit: str, time: str) -> np.ndarray:
     s = df[col]
     if s.isna().any():
-        row = df.loc[s.isna()].iloc[0]
+        row = {c: df.loc[s.isna(), c].iloc[0] for c in (unit, time)}
         raise DataError(
             f"treatment column {col!r} is missing at {unit}={_label(row[unit])!r}, "
             f"{time}={_label(row[time])!r}; it must be 0 or 1 in every row."

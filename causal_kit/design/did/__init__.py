@@ -1,0 +1,152 @@
+"""Difference-in-differences: 2×2, TWFE event study and staggered heterogeneity-robust designs.
+
+The front door is :func:`did`; it validates everything, then dispatches to one estimator module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from causal_kit.core.errors import SpecificationError
+from causal_kit.core.estimate import Estimate
+from causal_kit.design.did._data import DidData, load_cross_sections, load_panel
+from causal_kit.design.did._spec import DidSpec, build_spec
+from causal_kit.design.did.twfe import estimate_twfe
+from causal_kit.design.did.twobytwo import estimate_2x2
+
+__all__ = ["did"]
+
+
+def did(
+    data: Any,
+    *,
+    outcome: str,
+    time: str,
+    treatment: str,
+    unit: str | None = None,
+    group: str | None = None,
+    method: str = "auto",
+    covariates: Sequence[str] = (),
+    control: str = "never",
+    est_method: str = "dr",
+    base_period: str = "varying",
+    anticipation: int = 0,
+    cluster: str | None = None,
+    se: str = "cluster",
+    bootstrap: str = "none",
+    n_boot: int = 999,
+    level: float = 0.95,
+    seed: int | None = None,
+    min_e: int | None = None,
+    max_e: int | None = None,
+    balance_e: int | None = None,
+) -> Estimate:
+    """Estimate the effect of a launch on the treated by difference-in-differences.
+
+    Parameters
+    ----------
+    data
+        Long frame (pandas, polars, pyarrow, DuckDB): a panel with one row per ``unit`` and
+        ``time``, or repeated cross-sections with one row per observation and its ``group``.
+        It is never modified.
+    outcome
+        Numeric outcome column.
+    time
+        Period column (integers or dates).
+    treatment
+        0/1 column, 1 for treated rows from the first treated period on (absorbing).
+    unit
+        Unit column of a panel. Give ``unit`` or ``group``, not both.
+    group
+        For repeated cross-sections: the column at whose level treatment is assigned (a 0/1
+        treated-group flag, or e.g. a region); treatment must be constant within a group-period.
+    method
+        ``"2x2"``, ``"twfe"``, ``"cs"`` (Callaway–Sant'Anna), ``"sa"`` (Sun–Abraham),
+        ``"imputation"`` (Borusyak–Jaravel–Spiess) or ``"auto"``: ``"2x2"`` for repeated
+        cross-sections with one launch date or a two-period panel, otherwise the staggered,
+        heterogeneity-robust default.
+    covariates
+        Columns to adjust for.
+    control
+        Comparison units for staggered designs: ``"never"`` treated or ``"notyet"`` treated.
+    est_method
+        ``"dr"`` (doubly robust), ``"ipw"`` or ``"reg"`` (outcome regression), for ``"cs"``.
+    base_period
+        ``"varying"`` or ``"universal"`` pre-period comparisons, for ``"cs"``.
+    anticipation
+        Periods before the launch in which units may already react.
+    cluster
+        Column to cluster standard errors on (default: the unit; cross-sections: none, HC1).
+    se
+        ``"cluster"``, ``"hc1"`` or ``"classical"`` (regression-based methods).
+    bootstrap
+        ``"none"``, ``"multiplier"`` (influence-function multiplier bootstrap with uniform
+        bands) or ``"wild"`` (wild cluster bootstrap with Webb weights, for few clusters).
+    n_boot
+        Bootstrap draws.
+    level
+        Confidence level.
+    seed
+        Seed of the bootstrap.
+    min_e, max_e
+        Event-time window reported in ``by_period``.
+    balance_e
+        Keep only cohorts observed for at least this many periods after launch in the event
+        study (balanced event time).
+
+    Returns
+    -------
+    Estimate
+        ``estimate`` is the average effect on treated unit-periods; ``by_period`` the event-time
+        effects (``term`` = periods since launch); ``checks`` include ``"pre_trends"``.
+
+    Raises
+    ------
+    SpecificationError
+        Unknown options (the valid ones are listed) or contradictory arguments.
+    DataError
+        Data that cannot support the design; the message names the culprit and the fix.
+    """
+    spec = build_spec(
+        outcome=outcome, time=time, treatment=treatment, unit=unit, group=group, method=method,
+        covariates=covariates, control=control, est_method=est_method, base_period=base_period,
+        anticipation=anticipation, cluster=cluster, se=se, bootstrap=bootstrap, n_boot=n_boot,
+        level=level, seed=seed, min_e=min_e, max_e=max_e, balance_e=balance_e,
+    )
+    dd = _load(data, spec)
+    chosen = choose_method(dd, spec)
+    if spec.bootstrap != "none" and chosen in ("2x2", "twfe"):
+        raise SpecificationError(
+            f"bootstrap={spec.bootstrap!r} is not available for method={chosen!r}; use "
+            "bootstrap='none' (analytic, clustered standard errors) or method='cs'."
+        )
+    if chosen == "2x2":
+        return estimate_2x2(dd, spec)
+    if chosen == "twfe":
+        return estimate_twfe(dd, spec)
+    raise SpecificationError(f"method={chosen!r} is not available yet; use '2x2' or 'twfe'.")
+
+
+def _load(data: Any, spec: DidSpec) -> DidData:
+    common = dict(
+        outcome=spec.outcome, time=spec.time, treatment=spec.treatment,
+        covariates=spec.covariates, cluster=spec.cluster,
+    )
+    if spec.unit is not None:
+        return load_panel(data, unit=spec.unit, **common)  # type: ignore[arg-type]
+    return load_cross_sections(data, group=spec.group or "", **common)  # type: ignore[arg-type]
+
+
+def choose_method(data: DidData, spec: DidSpec) -> str:
+    """Resolve ``method="auto"``.
+
+    ``"2x2"`` for repeated cross-sections with a single launch date and for two-period panels;
+    otherwise the heterogeneity-robust staggered estimator.
+    """
+    if spec.method != "auto":
+        return spec.method
+    single = len(data.cohorts) == 1
+    if (data.kind == "rcs" and single) or (data.kind == "panel" and data.n_periods == 2):
+        return "2x2"
+    return "twfe"

@@ -1,0 +1,236 @@
+"""Turn the caller's frame into the arrays every DiD estimator shares (panel or cross-sections)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from causal_kit.core.errors import DataError
+from causal_kit.core.frames import to_pandas
+from causal_kit.core.panel import _adoption, _label, _numeric, _treatment, prepare_panel
+
+
+@dataclass(frozen=True)
+class DidData:
+    """Validated DiD data, one entry per row, sorted by unit (or group) and period.
+
+    Attributes
+    ----------
+    kind
+        ``"panel"`` (units followed over time) or ``"rcs"`` (repeated cross-sections).
+    y, t, g, d
+        Outcome, period index (0-based), adoption period index of the row's unit or group
+        (``inf`` if never treated) and the 0/1 treatment.
+    unit
+        Unit codes (panel) or row numbers (cross-sections).
+    group
+        Unit codes (panel) or group codes (cross-sections): the level at which treatment is
+        assigned.
+    X
+        Covariates, ``(n, p)``.
+    cluster
+        Cluster codes given by the caller, or ``None``.
+    times
+        Period labels; ``times[t]`` is the label of index ``t``.
+    names
+        Column names of the caller: outcome, unit (or group), time, treatment.
+    covariates
+        Covariate names.
+    balanced
+        Panel: every unit observed in every period. Cross-sections: ``False``.
+    """
+
+    kind: Literal["panel", "rcs"]
+    y: np.ndarray
+    t: np.ndarray
+    g: np.ndarray
+    d: np.ndarray
+    unit: np.ndarray
+    group: np.ndarray
+    X: np.ndarray
+    cluster: np.ndarray | None
+    times: np.ndarray
+    names: dict[str, str]
+    covariates: tuple[str, ...]
+    balanced: bool
+
+    @property
+    def n_periods(self) -> int:
+        """Number of periods."""
+        return len(self.times)
+
+    @property
+    def n_units(self) -> int:
+        """Units (panel) or observations (cross-sections)."""
+        return int(self.unit.max()) + 1
+
+    @property
+    def unit_g(self) -> np.ndarray:
+        """Adoption period index per unit (or per observation for cross-sections)."""
+        out = np.empty(self.n_units)
+        out[self.unit] = self.g
+        return out
+
+    @property
+    def cohorts(self) -> np.ndarray:
+        """Sorted adoption period indices of the treated cohorts."""
+        return np.unique(self.g[np.isfinite(self.g)])
+
+    @property
+    def has_never_treated(self) -> bool:
+        """Whether some unit or group is never treated."""
+        return bool(np.isinf(self.g).any())
+
+    def time_label(self, t: float) -> Any:
+        """Label of period index ``t``."""
+        return _label(self.times[int(t)])
+
+
+def load_panel(
+    data: Any,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    covariates: Sequence[str],
+    cluster: str | None,
+) -> DidData:
+    """Validate a long panel (through :func:`prepare_panel`) and return :class:`DidData`."""
+    panel = prepare_panel(
+        data,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        treatment=treatment,
+        covariates=covariates,
+        cluster=cluster,
+    )
+    f = panel.frame
+    u = f["unit"].to_numpy()
+    return DidData(
+        kind="panel",
+        y=f["y"].to_numpy(dtype=float),
+        t=f["t"].to_numpy(),
+        g=f["g"].to_numpy(dtype=float),
+        d=f["d"].to_numpy(),
+        unit=u,
+        group=u,
+        X=_matrix(f, panel.covariates),
+        cluster=_codes(f["cluster"]) if cluster else None,
+        times=panel.times,
+        names=dict(panel.names),
+        covariates=panel.covariates,
+        balanced=panel.balanced,
+    )
+
+
+def load_cross_sections(
+    data: Any,
+    *,
+    outcome: str,
+    group: str,
+    time: str,
+    treatment: str,
+    covariates: Sequence[str],
+    cluster: str | None,
+) -> DidData:
+    """Validate repeated cross-sections and return :class:`DidData`.
+
+    Each row is an observation; ``group`` is the level at which treatment is assigned (a 0/1
+    treated-group flag, or e.g. a region). Within a group and period the treatment must be the same
+    for every row, and absorbing over periods; the group's adoption period is derived from it.
+    """
+    covariates = tuple(covariates)
+    cols = [group, time, outcome, treatment, *covariates] + ([cluster] if cluster else [])
+    df = to_pandas(data, cols)
+    if df.empty:
+        raise DataError("data has no rows; pass one row per observation with its group and period.")
+    for col, role in ((group, "group"), (time, "time")):
+        bad = df[col].isna()
+        if bad.any():
+            raise DataError(
+                f"{role} column {col!r} has {int(bad.sum())} missing value(s) "
+                f"(first at row {df.index[bad.to_numpy()][0]!r}); drop or fill those rows."
+            )
+    if cluster and df[cluster].isna().any():
+        raise DataError(f"cluster column {cluster!r} has missing values; fill or drop those rows.")
+    y = _numeric(df, outcome, group, time, "outcome")
+    d = _treatment(df, treatment, group, time)
+    for cov in covariates:
+        _numeric(df, cov, group, time, "covariate")
+    times = np.sort(df[time].unique())
+    if len(times) < 2:
+        raise DataError(
+            f"{time!r} has a single value {_label(times[0])!r}; DiD needs periods before and "
+            "after the launch."
+        )
+    groups, gcode = np.unique(df[group].to_numpy(), return_inverse=True)
+    t = np.searchsorted(times, df[time].to_numpy())
+    cell = pd.DataFrame({"unit": gcode, "t": t, "d": d})
+    spread = cell.groupby(["unit", "t"], sort=True)["d"].agg(["min", "max"])
+    mixed = spread["min"] != spread["max"]
+    if mixed.any():
+        gi, ti = mixed.index[mixed.to_numpy()][0]
+        raise DataError(
+            f"treatment {treatment!r} differs between rows of {group}={_label(groups[gi])!r} at "
+            f"{time}={_label(times[ti])!r}; in repeated cross-sections treatment is assigned by "
+            "group and period, so it must be the same for every row of a group-period."
+        )
+    gt = spread.reset_index()[["unit", "t", "min"]].rename(columns={"min": "d"})
+    gt["g"] = _adoption(gt, groups, times, group, time, treatment)
+    g_group = gt.groupby("unit", sort=True)["g"].first().to_numpy()
+    first_t = gt.groupby("unit", sort=True)["t"].min().to_numpy()
+    treated = np.isfinite(g_group)
+    if not treated.any():
+        raise DataError(
+            f"no treated units: {treatment!r} is 0 everywhere. Mark the launched groups' treated "
+            "periods with 1."
+        )
+    no_pre = treated & (g_group <= first_t)
+    if no_pre.any():
+        bad_groups = [_label(groups[i]) for i in np.flatnonzero(no_pre)[:5]]
+        raise DataError(
+            f"treated {group}(s) {bad_groups} have no pre-period: treated from their first "
+            f"observed {time}. Add earlier periods or drop these groups."
+        )
+    if treated.all() and len(np.unique(g_group)) < 2:
+        raise DataError(
+            f"no comparison units: every {group} is treated from the same {time}. "
+            "Add groups that were not launched to."
+        )
+    order = np.lexsort((t, gcode))
+    frame = df.iloc[order]
+    X = frame[list(covariates)].to_numpy(dtype=float) if covariates else np.empty((len(df), 0))
+    return DidData(
+        kind="rcs",
+        y=y[order],
+        t=t[order].astype(np.int64),
+        g=g_group[gcode[order]],
+        d=d[order],
+        unit=np.arange(len(df)),
+        group=gcode[order].astype(np.int64),
+        X=X,
+        cluster=_codes(frame[cluster]) if cluster else None,
+        times=times,
+        names={"outcome": outcome, "unit": group, "time": time, "treatment": treatment},
+        covariates=covariates,
+        balanced=False,
+    )
+
+
+def _matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    if not columns:
+        return np.empty((len(frame), 0))
+    return frame[list(columns)].to_numpy(dtype=float)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    if values.isna().any():
+        n_bad = int(values.isna().sum())
+        raise DataError(f"cluster column has {n_bad} missing value(s); fill or drop those rows.")
+    return np.unique(values.to_numpy(), return_inverse=True)[1].astype(np.int64)
