@@ -108,6 +108,9 @@ class Launch:
                 "cost_cap": self.criteria.cost_cap,
                 "window_days": self.criteria.window_days,
                 "guardrails": dict(self.criteria.guardrails),
+                "direction": self.criteria.direction,
+                "value_basis": self.criteria.value_basis,
+                "guardrails_lower_is_worse": list(self.criteria.guardrails_lower_is_worse),
             },
         }
 
