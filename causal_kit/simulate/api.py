@@ -1,0 +1,286 @@
+"""Front doors of the simulator: :func:`simulate` one scenario, :func:`make_demo` all of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+import pandas as pd
+
+from causal_kit.core.errors import SpecificationError
+from causal_kit.core.launch import Launch
+from causal_kit.core.options import Scenario, check_option
+from causal_kit.simulate.block import block_count, make_context, simulate_block
+from causal_kit.simulate.scenarios import assign
+from causal_kit.simulate.truth import TruthAccumulator
+from causal_kit.simulate.world import BLOCK_USERS, make_world
+from causal_kit.simulate.writer import (
+    EVENT_SCHEMA,
+    USER_SCHEMA,
+    BufferedParquet,
+    events_table,
+    users_table,
+)
+
+DEFAULT_CHUNK_USERS = 100 * BLOCK_USERS
+MIN_DAYS = 84
+SCENARIOS: tuple[str, ...] = get_args(Scenario)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulated launch written to disk, with its ground truth.
+
+    Attributes
+    ----------
+    scenario
+        Which scenario was simulated.
+    out_dir
+        Folder holding everything below.
+    events
+        Folder of ``part-*.parquet`` event files (pass it to :func:`causal_kit.build_panel`).
+    users
+        ``users.parquet``: ``user_id, region, segment, signup_date, score``.
+    truth_file
+        ``truth.json``: parameters, the launch and the realized true effects.
+    truth_panel_file
+        ``truth_panel.parquet``: every region x week metric with and without v2.
+    launch
+        The launch as :class:`~causal_kit.core.launch.Launch` (default success criteria).
+    truth
+        The content of ``truth.json``.
+    n_users, n_days, seed, n_events
+        Size and seed of the run.
+    """
+
+    scenario: str
+    out_dir: Path
+    events: Path
+    users: Path
+    truth_file: Path
+    truth_panel_file: Path
+    launch: Launch
+    truth: dict[str, Any] = field(repr=False)
+    n_users: int
+    n_days: int
+    seed: int
+    n_events: int
+
+    def load_users(self) -> pd.DataFrame:
+        """Return ``users.parquet`` as a pandas frame (one row per user)."""
+        return pd.read_parquet(self.users)
+
+    def load_truth_panel(self) -> pd.DataFrame:
+        """Return the region x week truth panel (observed and counterfactual metric values)."""
+        return pd.read_parquet(self.truth_panel_file)
+
+
+def simulate(
+    scenario: Scenario = "staggered",
+    n_users: int = 50_000,
+    n_days: int = 180,
+    seed: int = 0,
+    out_dir: str | os.PathLike[str] | None = None,
+    start_date: str | dt.date = "2026-01-05",
+    chunk_users: int = DEFAULT_CHUNK_USERS,
+    progress: bool = False,
+) -> Simulation:
+    """Simulate a product whose new model (v2) reaches some users, and write its event log.
+
+    Users in 24 regions sign up over time, are active on some days (weekly seasonality, region
+    trends and shocks), open sessions, run AI tasks that succeed, fail or get retried (each a
+    model call with latency and cost), buy things, and churn. v2 raises the task success
+    probability, which lowers churn and raises purchases (except in ``"broken_cascade"``), and
+    changes latency and cost per call. The effect differs by region.
+
+    Parameters
+    ----------
+    scenario
+        ``"staggered"`` (half the regions on v2 at four dates), ``"single_market"`` (one region),
+        ``"score_gate"`` (users with ``score >= 0.7`` from one date, every region) or
+        ``"broken_cascade"`` (as staggered, but engagement and revenue do not respond).
+    n_users
+        Users, including those who signed up before the window.
+    n_days
+        Days simulated from ``start_date`` (at least 84).
+    seed
+        Random seed; the same seed gives byte-identical files.
+    out_dir
+        Where to write; default ``data/demo/<scenario>``. Replaced atomically if it exists.
+    start_date
+        First simulated day.
+    chunk_users
+        Users per ``part-*.parquet`` file (rounded up to a multiple of 2048). The data do not
+        depend on it; only the number of files does.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    Simulation
+        Paths, the launch and the ground truth.
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown scenario or sizes that cannot support the launch.
+    """
+    check_option("scenario", scenario, Scenario)
+    n_users, n_days, seed, chunk_users = _checked_sizes(n_users, n_days, seed, chunk_users)
+    try:
+        start = pd.Timestamp(start_date).date()
+    except (ValueError, TypeError) as exc:
+        raise SpecificationError(
+            f"start_date={start_date!r} is not a date; use ISO format like '2026-01-05'."
+        ) from exc
+    target = Path(out_dir) if out_dir is not None else Path("data/demo") / scenario
+    world = make_world(seed, start, n_days)
+    assignment = assign(scenario, world, seed)
+    ctx = make_context(seed, n_users, world, assignment)
+    acc = TruthAccumulator(ctx)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        n_events = _write(ctx, acc, tmp, chunk_users // BLOCK_USERS, progress)
+        att, dynamic = acc.att()
+        truth = {
+            "scenario": scenario,
+            "seed": seed,
+            "n_users": n_users,
+            "n_days": n_days,
+            "start_date": start.isoformat(),
+            "end_date": (start + dt.timedelta(days=n_days - 1)).isoformat(),
+            "n_events": n_events,
+            "launch": assignment.launch.to_dict(),
+            "params": {**world.to_dict(), "broken_cascade": assignment.broken},
+            "grain": {"unit": "region", "time": "week"},
+            "treated_rule": "a region-week is treated when the region's launch date is on or "
+            "before the week's Monday; only whole ISO weeks inside the window count",
+            "att": att,
+            "event_time": dynamic,
+            "gate": acc.gate(),
+        }
+        (tmp / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+        (tmp / "launch.json").write_text(
+            json.dumps(assignment.launch.to_dict(), indent=1, sort_keys=True) + "\n"
+        )
+        acc.panel().to_parquet(tmp / "truth_panel.parquet", index=False)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _result(target, truth, assignment.launch)
+
+
+def _checked_sizes(n_users: Any, n_days: Any, seed: Any, chunk_users: Any) -> tuple[int, ...]:
+    for name, value, low in (("n_users", n_users, 100), ("n_days", n_days, MIN_DAYS),
+                             ("seed", seed, 0), ("chunk_users", chunk_users, 1)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            raise SpecificationError(f"{name}={value!r} must be an integer >= {low}.")
+    chunk = -(-int(chunk_users) // BLOCK_USERS) * BLOCK_USERS
+    return int(n_users), int(n_days), int(seed), chunk
+
+
+def _write(ctx: Any, acc: TruthAccumulator, tmp: Path, blocks_per_chunk: int,
+           progress: bool) -> int:  # fmt: skip
+    (tmp / "events").mkdir()
+    users = BufferedParquet(tmp / "users.parquet", USER_SCHEMA)
+    n_blocks = block_count(ctx.n_users)
+    blocks: Any = range(n_blocks)
+    if progress:
+        from tqdm.auto import tqdm
+
+        blocks = tqdm(blocks, desc=f"simulate {ctx.assignment.scenario}", unit="block")
+    part: BufferedParquet | None = None
+    n_events = 0
+    for b in blocks:
+        if b % blocks_per_chunk == 0:
+            if part is not None:
+                part.close()
+            index = b // blocks_per_chunk
+            part = BufferedParquet(tmp / "events" / f"part-{index:05d}.parquet", EVENT_SCHEMA)
+        out = simulate_block(ctx, b)
+        acc.add(out)
+        table = events_table(out.events, ctx.world.start)
+        n_events += table.num_rows
+        assert part is not None
+        part.write(table)
+        users.write(users_table(out.users, ctx.world.start))
+    if part is not None:
+        part.close()
+    users.close()
+    return n_events
+
+
+def _result(target: Path, truth: dict[str, Any], launch: Launch) -> Simulation:
+    return Simulation(
+        scenario=truth["scenario"],
+        out_dir=target,
+        events=target / "events",
+        users=target / "users.parquet",
+        truth_file=target / "truth.json",
+        truth_panel_file=target / "truth_panel.parquet",
+        launch=launch,
+        truth=truth,
+        n_users=truth["n_users"],
+        n_days=truth["n_days"],
+        seed=truth["seed"],
+        n_events=truth["n_events"],
+    )
+
+
+def load_simulation(out_dir: str | os.PathLike[str]) -> Simulation:
+    """Open a simulation written earlier by :func:`simulate` (reads ``truth.json``)."""
+    target = Path(out_dir)
+    truth_file = target / "truth.json"
+    if not truth_file.is_file():
+        raise SpecificationError(
+            f"{target} holds no simulation (no truth.json); run causal_kit.simulate(out_dir=...)."
+        )
+    truth = json.loads(truth_file.read_text())
+    return _result(target, truth, Launch.from_dict(truth["launch"]))
+
+
+def make_demo(
+    out_dir: str | os.PathLike[str] = "data/demo",
+    n_users: int = 50_000,
+    n_days: int = 180,
+    seed: int = 0,
+    overwrite: bool = False,
+    scenarios: Sequence[str] = SCENARIOS,
+    progress: bool = False,
+) -> dict[str, Simulation]:
+    """Write every scenario under ``out_dir/<scenario>/`` and return them by name.
+
+    A scenario already present with the same ``n_users``, ``n_days`` and ``seed`` is kept unless
+    ``overwrite`` is true.
+    """
+    out: dict[str, Simulation] = {}
+    for name in scenarios:
+        scenario = check_option("scenario", name, Scenario)
+        target = Path(out_dir) / scenario
+        if not overwrite and (target / "truth.json").is_file():
+            sim = load_simulation(target)
+            if (sim.n_users, sim.n_days, sim.seed) == (n_users, n_days, seed):
+                out[scenario] = sim
+                continue
+        out[scenario] = simulate(scenario, n_users=n_users, n_days=n_days, seed=seed,
+                                 out_dir=target, progress=progress)  # fmt: skip
+    return out
+
+
+def read_events_schema() -> list[tuple[str, str]]:
+    """Return the columns of the simulated event log and their Arrow types."""
+    return [(f.name, str(f.type)) for f in EVENT_SCHEMA]
+

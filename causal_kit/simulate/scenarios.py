@@ -1,0 +1,89 @@
+"""Who gets the new model, and when, in each scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from causal_kit.core.launch import Launch
+from causal_kit.simulate.world import REGIONS, World
+
+LAUNCH_NAME = "assistant-v2"
+GATE_CUTOFF = 0.7
+STAGGER_FRACTIONS = (0.35, 0.45, 0.55, 0.65)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The launch as the simulator applies it.
+
+    Attributes
+    ----------
+    scenario
+        Scenario name.
+    region_start
+        First v2 day (index into the window) per region; ``-1`` when never treated.
+    gate_day
+        For a score-gated launch, the first v2 day; else ``-1``.
+    cutoff
+        Score cutoff of a gated launch (users with ``score >= cutoff`` get v2); else ``nan``.
+    broken
+        Whether v2's extra task success fails to reach engagement and revenue.
+    launch
+        The public :class:`~causal_kit.core.launch.Launch`.
+    """
+
+    scenario: str
+    region_start: np.ndarray
+    gate_day: int
+    cutoff: float
+    broken: bool
+    launch: Launch
+
+
+def first_monday(start: dt.date) -> int:
+    """Day index of the first Monday on or after ``start``."""
+    return (7 - start.weekday()) % 7
+
+
+def complete_weeks(start: dt.date, n_days: int) -> int:
+    """Return the number of whole ISO weeks (Monday to Sunday) inside the window."""
+    return max((n_days - first_monday(start)) // 7, 0)
+
+
+def assign(scenario: str, world: World, seed: int) -> Assignment:
+    """Return the launch of ``scenario`` for ``world``."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    order = rng.permutation(len(REGIONS))
+    middle = np.argsort(world.weight)[len(REGIONS) // 4 : 3 * len(REGIONS) // 4]
+    market = int(rng.choice(middle))
+    n_weeks = complete_weeks(world.start, world.n_days)
+    monday = first_monday(world.start)
+
+    def week_day(fraction: float) -> int:
+        week = int(np.clip(round(fraction * n_weeks), 2, max(n_weeks - 2, 2)))
+        return monday + 7 * week
+
+    region_start = np.full(len(REGIONS), -1, dtype=np.int64)
+    gate_day, cutoff, gate = -1, float("nan"), None
+    if scenario in ("staggered", "broken_cascade"):
+        treated = order[: len(REGIONS) // 2]
+        for k, group in enumerate(np.array_split(treated, len(STAGGER_FRACTIONS))):
+            region_start[group] = week_day(STAGGER_FRACTIONS[k])
+    elif scenario == "single_market":
+        region_start[market] = week_day(0.6)
+    elif scenario == "score_gate":
+        gate_day, cutoff = week_day(0.5), GATE_CUTOFF
+        region_start[:] = gate_day
+        gate = {"column": "score", "cutoff": GATE_CUTOFF}
+    else:  # pragma: no cover - validated by the caller
+        raise AssertionError(scenario)
+    start = {
+        REGIONS[r]: (world.start + dt.timedelta(days=int(region_start[r]))).isoformat()
+        for r in np.flatnonzero(region_start >= 0)
+    }
+    launch = Launch(name=LAUNCH_NAME, start=start, unit="region", gate=gate)
+    return Assignment(scenario, region_start, gate_day, cutoff,
+                      scenario == "broken_cascade", launch)  # fmt: skip
