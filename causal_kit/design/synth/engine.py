@@ -1,0 +1,204 @@
+"""Fit the chosen estimator on any assignment of donors and treated cohorts, reusing work.
+
+Every refit (placebos, bootstrap draws, leave-one-donor-out) is the same computation with
+different donor rows and treated rows. The pre-launch Gram matrices of all units are computed
+once per adoption period; a refit only slices them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from causal_kit.design.synth.data import SynthData
+from causal_kit.design.synth.estimators import Fit, Predictors, fit_asc, fit_sc, fit_sdid
+
+Groups = Sequence[tuple[int, np.ndarray]]  # (first treated period index, treated rows)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to fit: the method and its tuning."""
+
+    method: str
+    intercept: bool = False
+    ridge_penalty: float | None = None
+    covariates: tuple[str, ...] = ()
+    outcome_lags: tuple[int, ...] = ()
+    predictor_weights: np.ndarray | None = None
+
+    @property
+    def uses_predictors(self) -> bool:
+        """Whether ``sc`` matches on predictors rather than the whole pre-launch path."""
+        return bool(self.covariates or self.outcome_lags)
+
+
+@dataclass(frozen=True)
+class CohortFit:
+    """The fit of one cohort."""
+
+    start: int
+    rows: np.ndarray
+    fit: Fit
+
+    @property
+    def n_units(self) -> int:
+        """Treated units in the cohort."""
+        return int(self.rows.size)
+
+    @property
+    def n_post(self) -> int:
+        """Post-launch periods."""
+        return int(self.fit.gap.size - self.start)
+
+    @property
+    def unit_periods(self) -> int:
+        """Treated unit-periods (the cohort's weight in the overall effect)."""
+        return self.n_units * self.n_post
+
+
+@dataclass(frozen=True)
+class Result:
+    """Fits of all cohorts and their aggregate."""
+
+    cohorts: tuple[CohortFit, ...]
+
+    @property
+    def att(self) -> float:
+        """ATT: cohort effects weighted by treated unit-periods."""
+        w = np.array([c.unit_periods for c in self.cohorts], dtype=float)
+        a = np.array([c.fit.att for c in self.cohorts])
+        return float(w @ a / w.sum())
+
+    def _ms(self, post: bool) -> float:
+        num = den = 0.0
+        for c in self.cohorts:
+            g = c.fit.gap[c.start :] if post else c.fit.gap[: c.start]
+            num += c.n_units * float(np.sum(g**2))
+            den += c.n_units * g.size
+        return num / den
+
+    @property
+    def pre_rmspe(self) -> float:
+        """Pre-launch RMSPE pooled over cohorts (weighted by units)."""
+        return float(np.sqrt(self._ms(False)))
+
+    @property
+    def post_rmspe(self) -> float:
+        """Post-launch RMSPE pooled over cohorts (weighted by units)."""
+        return float(np.sqrt(self._ms(True)))
+
+    @property
+    def ratio(self) -> float:
+        """Post/pre RMSPE ratio."""
+        pre = self.pre_rmspe
+        return self.post_rmspe / pre if pre > 0 else np.inf
+
+    def effects(self, single: bool) -> np.ndarray:
+        """Per-term effects: post-launch gaps by period (one cohort) or by event time."""
+        if single:
+            c = self.cohorts[0]
+            return c.fit.gap[c.start :].copy()
+        horizon = max(c.n_post for c in self.cohorts)
+        num = np.zeros(horizon)
+        den = np.zeros(horizon)
+        for c in self.cohorts:
+            num[: c.n_post] += c.n_units * c.fit.gap[c.start :]
+            den[: c.n_post] += c.n_units
+        return num / den
+
+    def gap_path(self, single: bool) -> np.ndarray:
+        """Gaps over all periods (one cohort) or over event time ``−max_pre…`` (several)."""
+        if single:
+            return self.cohorts[0].fit.gap.copy()
+        lead = max(c.start for c in self.cohorts)
+        horizon = max(c.n_post for c in self.cohorts)
+        num = np.zeros(lead + horizon)
+        den = np.zeros(lead + horizon)
+        for c in self.cohorts:
+            lo = lead - c.start
+            num[lo : lo + c.fit.gap.size] += c.n_units * c.fit.gap
+            den[lo : lo + c.fit.gap.size] += c.n_units
+        with np.errstate(invalid="ignore"):
+            return num / den
+
+
+@dataclass
+class Engine:
+    """Fits on a panel with shared pre-launch Gram matrices."""
+
+    data: SynthData
+    settings: Settings
+    _grams: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict)
+    fixed: dict[tuple[str, int], Any] = field(default_factory=dict)
+
+    def gram(self, start: int, centred: bool) -> np.ndarray:
+        """Gram matrix of all units' outcomes over periods ``< start`` (unit-demeaned if asked)."""
+        key = (start, centred)
+        if key not in self._grams:
+            pre = self.data.Y[:, :start]
+            if centred:
+                pre = pre - pre.mean(axis=1, keepdims=True)
+            self._grams[key] = pre @ pre.T
+        return self._grams[key]
+
+    def fit(self, donors: np.ndarray, groups: Groups, end: Sequence[int] | None = None) -> Result:
+        """Fit every cohort in ``groups`` against ``donors`` (rows may repeat).
+
+        ``end`` optionally truncates each cohort's periods (exclusive), for fake launch dates.
+        """
+        out = []
+        for i, (start, rows) in enumerate(groups):
+            stop = self.data.n_periods if end is None else int(end[i])
+            fit = self._fit_one(donors, start, rows, stop)
+            out.append(CohortFit(start=start, rows=rows, fit=fit))
+        return Result(cohorts=tuple(out))
+
+    def _fit_one(self, donors: np.ndarray, start: int, rows: np.ndarray, stop: int) -> Fit:
+        s = self.settings
+        Y = self.data.Y[:, :stop]
+        Yd = Y[donors]
+        y1 = Y[rows].mean(axis=0)
+        if s.method == "sdid":
+            G = self.gram(start, True)
+            qp = (G[np.ix_(donors, donors)], G[np.ix_(donors, rows)].mean(axis=1))
+            return fit_sdid(Yd, y1, start, rows.size, qp_omega=qp)
+        if s.method == "asc":
+            G = self.gram(start, False)
+            qp = (G[np.ix_(donors, donors)], G[np.ix_(donors, rows)].mean(axis=1))
+            lam = self.fixed.get(("lambda", start), s.ridge_penalty)
+            return fit_asc(Yd, y1, start, lam=lam, qp=qp)
+        if s.uses_predictors:
+            return fit_sc(Yd, y1, start, intercept=s.intercept,
+                          predictors=self.predictors(donors, start, rows))
+        G = self.gram(start, s.intercept)
+        qp = (G[np.ix_(donors, donors)], G[np.ix_(donors, rows)].mean(axis=1))
+        return fit_sc(Yd, y1, start, intercept=s.intercept, qp=qp)
+
+    def predictor_matrix(self, start: int) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Predictors of every unit ``(k, n_units)``: covariate pre-launch means, outcome lags."""
+        rows, names = [], []
+        for name in self.settings.covariates:
+            rows.append(self.data.covariates[name][:, :start].mean(axis=1))
+            names.append(f"{name} (pre-launch mean)")
+        for t in self.settings.outcome_lags:
+            rows.append(self.data.Y[:, t])
+            names.append(f"outcome at {self.data.time_label(t)}")
+        return np.vstack(rows), tuple(names)
+
+    def predictors(self, donors: np.ndarray, start: int, rows: np.ndarray) -> Predictors:
+        """Predictor problem for one cohort; ``V`` fixed in refits once the main fit chose it."""
+        X, names = self.predictor_matrix(start)
+        v = self.fixed.get(("v", start), self.settings.predictor_weights)
+        return Predictors(X0=X[:, donors], x1=X[:, rows].mean(axis=1), names=names, v=v)
+
+    def freeze(self, result: Result) -> None:
+        """Keep the tuning the main fit chose (ridge penalty, predictor weights) for refits."""
+        for c in result.cohorts:
+            if "ridge_penalty" in c.fit.extra:
+                self.fixed[("lambda", c.start)] = c.fit.extra["ridge_penalty"]
+            if "predictor_weights" in c.fit.extra:
+                self.fixed[("v", c.start)] = c.fit.extra["predictor_weights"]
