@@ -1,7 +1,11 @@
 """Layer: business — from an estimate to money, a decision, and the evidence behind it."""
 
+from causal_kit.business.cascade import Cascade, cascade
 from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide
+from causal_kit.business.scorecard import Scorecard, scorecard
+from causal_kit.business.segments import Segments, by_segment
 from causal_kit.business.translate import Impact, money_interval, translate
+from causal_kit.business.triangulate import Triangulation, triangulate
 from causal_kit.business.value import (
     CostPerOutcomeValue,
     PerUserValue,
@@ -12,6 +16,7 @@ from causal_kit.business.value import (
 )
 
 __all__ = [
+    "Cascade",
     "CostPerOutcomeValue",
     "Decision",
     "GuardrailResult",
@@ -20,9 +25,16 @@ __all__ = [
     "RetentionValue",
     "RuleStep",
     "RunningCost",
+    "Scorecard",
+    "Segments",
+    "Triangulation",
     "ValueModel",
+    "by_segment",
+    "cascade",
     "cost_per_outcome",
     "decide",
     "money_interval",
+    "scorecard",
     "translate",
+    "triangulate",
 ]

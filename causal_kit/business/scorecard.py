@@ -1,0 +1,204 @@
+"""The confidence scorecard: every design's checks rolled up into one grade with its reasons.
+
+The rule (printed with every scorecard):
+
+* each failed check costs 1 point, or 2 when it tests an identifying assumption (parallel
+  trends, no anticipation, manipulation of the running variable, pre-period fit);
+* an estimate that ran no checks at all costs 1 point (nothing vouches for it);
+* designs that disagree cost 2 points (1 when they agree on the direction but not the size);
+* grade: **high** with 0 points, **medium** with 1-2, **low** with 3 or more.
+
+Every point comes with a reason in plain language, so a reader sees what lowered the grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from causal_kit.business._render import Rendered
+from causal_kit.core.errors import SpecificationError
+from causal_kit.core.estimate import Estimate, json_safe
+from causal_kit.core.options import Grade
+
+if TYPE_CHECKING:
+    from causal_kit.business.triangulate import Triangulation
+
+KEY_ASSUMPTION_CHECKS = (
+    "pre_trend",
+    "pretrend",
+    "parallel",
+    "anticipation",
+    "density",
+    "manipulation",
+    "pre_fit",
+    "prefit",
+    "pre_period_fit",
+)
+GRADE_RULE = (
+    "1 point per failed check (2 for a test of an identifying assumption: parallel trends, "
+    "no anticipation, manipulation, pre-period fit); 1 point for an estimate without checks; "
+    "2 points when designs disagree (1 when only their sizes differ); high = 0 points, "
+    "medium = 1-2, low = 3 or more"
+)
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """How much to trust the estimates, as one grade with the reasons that lowered it.
+
+    Attributes
+    ----------
+    grade
+        ``"high"``, ``"medium"`` or ``"low"``.
+    points
+        The points lost (see :data:`GRADE_RULE`).
+    reasons
+        One sentence per lost point source, in order of importance.
+    checks
+        Every check of every design: ``design``, ``check``, ``passed``, ``statistic``,
+        ``p_value``, ``weight``, ``message``.
+    """
+
+    grade: Grade
+    points: int
+    reasons: tuple[str, ...]
+    checks: pd.DataFrame
+
+    @property
+    def n_failed(self) -> int:
+        """Number of failed checks."""
+        return int((~self.checks["passed"].astype(bool)).sum()) if len(self.checks) else 0
+
+    def summary(self) -> Rendered:
+        """Return the grade, reasons and checks as a printable view."""
+        n = len(self.checks)
+        table = self.checks[["design", "check", "passed", "p_value", "message"]]
+        return Rendered(
+            f"Confidence: {self.grade.upper()}",
+            [
+                ("Grade", self.grade),
+                ("Checks passed", f"{n - self.n_failed} of {n}"),
+                ("Points lost", str(self.points)),
+                ("Rule", GRADE_RULE),
+            ],
+            [("Checks", table)],
+            list(self.reasons) or ["Nothing lowered the grade."],
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dictionary."""
+        return {
+            "grade": self.grade,
+            "points": self.points,
+            "reasons": list(self.reasons),
+            "rule": GRADE_RULE,
+            "n_checks": len(self.checks),
+            "n_failed": self.n_failed,
+            "checks": json_safe(self.checks),
+        }
+
+
+def _is_key(name: str) -> bool:
+    low = name.lower()
+    return any(k in low for k in KEY_ASSUMPTION_CHECKS)
+
+
+def _collect(results: Any) -> tuple[dict[str, Estimate], Triangulation | None]:
+    from causal_kit.business.triangulate import Triangulation
+
+    if isinstance(results, Triangulation):
+        return dict(results.estimates), results
+    if isinstance(results, Estimate):
+        return {results.method: results}, None
+    if isinstance(results, Mapping):
+        items = list(results.items())
+    elif isinstance(results, Sequence) and not isinstance(results, str):
+        items = [
+            (e.method if isinstance(e, Estimate) else str(i), e) for i, e in enumerate(results)
+        ]
+    else:
+        raise SpecificationError(
+            "scorecard needs an Estimate, a list or dict of Estimates, or a Triangulation; got "
+            f"{type(results).__name__}."
+        )
+    out: dict[str, Estimate] = {}
+    for name, est in items:
+        if not isinstance(est, Estimate):
+            raise SpecificationError(
+                f"scorecard entry {name!r} is a {type(est).__name__}, not an Estimate."
+            )
+        key, k = str(name), 2
+        while key in out:
+            key, k = f"{name} ({k})", k + 1
+        out[key] = est
+    return out, None
+
+
+def scorecard(results: Any, *, triangulation: Triangulation | None = None) -> Scorecard:
+    """Roll the checks of every design that ran up into one confidence grade.
+
+    Parameters
+    ----------
+    results
+        An :class:`~causal_kit.Estimate`, a list or dict of them (name → estimate), or a
+        :class:`~causal_kit.business.triangulate.Triangulation` (its estimates and verdict).
+    triangulation
+        A triangulation whose agreement verdict should count (when ``results`` is not one).
+
+    Returns
+    -------
+    Scorecard
+    """
+    estimates, tri = _collect(results)
+    tri = tri if triangulation is None else triangulation
+    if not estimates:
+        raise SpecificationError("scorecard needs at least one estimate; none ran.")
+    rows = []
+    reasons: list[tuple[int, str]] = []
+    points = 0
+    for design, est in estimates.items():
+        if not est.checks:
+            points += 1
+            reasons.append(
+                (1, f"{design}: no diagnostics ran, so nothing vouches for its assumptions.")
+            )
+        for c in est.checks:
+            weight = 2 if _is_key(c.name) else 1
+            rows.append(
+                {
+                    "design": design,
+                    "check": c.name,
+                    "passed": bool(c.passed),
+                    "statistic": c.statistic,
+                    "p_value": c.p_value,
+                    "weight": weight,
+                    "message": c.message,
+                }
+            )
+            if not c.passed:
+                points += weight
+                kind = "identifying assumption" if weight == 2 else "check"
+                reasons.append((weight, f"{design}: {kind} '{c.name}' failed — {c.message}"))
+    if tri is not None and tri.verdict in ("disagree", "same direction, different size"):
+        cost = 2 if tri.verdict == "disagree" else 1
+        points += cost
+        reasons.append((cost, f"designs: {tri.verdict_message}"))
+    grade: Grade = "high" if points == 0 else ("medium" if points <= 2 else "low")
+    reasons.sort(key=lambda r: -r[0])
+    columns = ["design", "check", "passed", "statistic", "p_value", "weight", "message"]
+    return Scorecard(
+        grade=grade,
+        points=points,
+        reasons=tuple(r for _, r in reasons),
+        checks=pd.DataFrame(rows, columns=columns),
+    )

@@ -1,0 +1,281 @@
+"""Triangulation: run every design the launch's shape allows and compare their answers.
+
+Which designs apply:
+
+* **difference-in-differences** — a panel (unit × period) with a 0/1 treatment, treated units
+  with a pre-period, and comparison units (never treated, or treated later);
+* **synthetic control** — the same panel with at least two never-treated donor units and at least
+  three pre-launch periods for every treated unit, to fit the pre-period;
+* **regression discontinuity** — the launch was gated on a score: a running variable and a
+  cutoff, with observations on both sides of it.
+
+Each design that does not apply says why. The concordance table puts the estimates and intervals
+side by side; the verdict is **agree** when every pair of intervals overlaps and the estimates
+share a sign, **same direction, different size** when the signs agree but some intervals do not
+overlap, **disagree** otherwise, and **single design** when only one ran. A regression
+discontinuity estimates the effect at the cutoff and the panel designs the average effect on the
+treated, so a gap between them can be real heterogeneity rather than a failed design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causal_kit.business._designs import NAMES, design_function
+from causal_kit.business._render import Rendered
+from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
+from causal_kit.core.estimate import Estimate, json_safe
+from causal_kit.core.frames import to_pandas
+from causal_kit.core.options import TriangulationDesign, check_option
+from causal_kit.core.panel import prepare_panel
+
+MIN_DONORS = 2
+MIN_PRE_PERIODS_SC = 3
+MIN_PER_SIDE_RD = 10
+
+
+@dataclass(frozen=True)
+class Triangulation:
+    """Every eligible design's estimate, why the others were not run, and whether they agree.
+
+    Attributes
+    ----------
+    eligibility
+        One row per requested design: ``design``, ``name``, ``eligible``, ``ran``, ``reason``.
+    estimates
+        Design → :class:`Estimate`, for the designs that ran.
+    concordance
+        ``design``, ``method``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``agrees``.
+    verdict
+        ``"agree"``, ``"same direction, different size"``, ``"disagree"``, ``"single design"``
+        or ``"no design"``.
+    verdict_message
+        The verdict in a sentence.
+    """
+
+    eligibility: pd.DataFrame
+    estimates: Mapping[str, Estimate]
+    concordance: pd.DataFrame
+    verdict: str
+    verdict_message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> Rendered:
+        """Return the eligibility, the concordance table and the verdict as a printable view."""
+        return Rendered(
+            "Triangulation",
+            [("Verdict", self.verdict), ("In words", self.verdict_message)],
+            [("Concordance", self.concordance), ("Which designs apply", self.eligibility)],
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dictionary."""
+        return {
+            "verdict": self.verdict,
+            "verdict_message": self.verdict_message,
+            "eligibility": json_safe(self.eligibility),
+            "concordance": json_safe(self.concordance),
+            "params": json_safe(dict(self.params)),
+        }
+
+
+def triangulate(
+    data: Any = None,
+    *,
+    outcome: str,
+    unit: str | None = None,
+    time: str | None = None,
+    treatment: str | None = None,
+    users: Any = None,
+    running: str | None = None,
+    cutoff: float | None = None,
+    rdd_outcome: str | None = None,
+    designs: Sequence[TriangulationDesign] = ("did", "sc", "rdd"),
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    level: float = 0.95,
+    seed: int | None = None,
+) -> Triangulation:
+    """Run every design eligible for the launch's shape and compare the estimates.
+
+    Parameters
+    ----------
+    data
+        The ``unit × time`` panel for difference-in-differences and synthetic control.
+    outcome
+        The outcome column of the panel.
+    unit, time, treatment
+        The panel's columns (see :func:`causal_kit.did`).
+    users
+        Unit-level data for regression discontinuity (one row per user); the panel is used when
+        omitted.
+    running, cutoff
+        The score and threshold of a score-gated launch.
+    rdd_outcome
+        Outcome column of ``users`` (default ``outcome``).
+    designs
+        Which designs to consider: ``"did"``, ``"sc"``, ``"rdd"``.
+    options
+        Extra arguments per design, e.g. ``{"did": {"method": "cs"}, "sc": {"method": "sdid"}}``.
+    level
+        Confidence level of every interval.
+    seed
+        Seed passed to every design.
+
+    Returns
+    -------
+    Triangulation
+
+    Raises
+    ------
+    SpecificationError
+        An unknown design name, or options for a design not requested.
+    """
+    chosen = [check_option("designs", d, TriangulationDesign) for d in designs]
+    if not chosen:
+        raise SpecificationError("designs is empty; pass e.g. designs=('did', 'sc', 'rdd').")
+    opts = {k: dict(v) for k, v in (options or {}).items()}
+    unknown = [k for k in opts if k not in chosen]
+    if unknown:
+        raise SpecificationError(
+            f"options given for {unknown}, which are not in designs={chosen}."
+        )
+    common = {"level": level, "seed": seed}
+    panel_args = {"outcome": outcome, "unit": unit, "time": time, "treatment": treatment}
+    rows, estimates = [], {}
+    for name in chosen:
+        if name == "rdd":
+            ok, reason = _rdd_eligible(users if users is not None else data,
+                                       rdd_outcome or outcome, running, cutoff)
+            call_data = users if users is not None else data
+            args = {"outcome": rdd_outcome or outcome, "running": running, "cutoff": cutoff}
+        else:
+            ok, reason = _panel_eligible(name, data, unit, time, treatment, outcome)
+            call_data, args = data, dict(panel_args)
+        ran = False
+        if ok:
+            try:
+                fn = design_function(name)
+                estimates[name] = fn(call_data, **args, **common, **opts.get(name, {}))
+                ran = True
+            except CausalKitError as exc:
+                reason = f"eligible, but the design stopped: {exc}"
+        rows.append({"design": name, "name": NAMES[name], "eligible": ok, "ran": ran,
+                     "reason": reason})
+    concordance, verdict, message = _concordance(estimates)
+    return Triangulation(
+        eligibility=pd.DataFrame(rows, columns=["design", "name", "eligible", "ran", "reason"]),
+        estimates=estimates,
+        concordance=concordance,
+        verdict=verdict,
+        verdict_message=message,
+        params={"outcome": outcome, "unit": unit, "time": time, "treatment": treatment,
+                "running": running, "cutoff": cutoff, "designs": chosen, "level": level,
+                "seed": seed, "options": opts},
+    )
+
+
+def _panel_eligible(
+    name: str, data: Any, unit: str | None, time: str | None, treatment: str | None, outcome: str
+) -> tuple[bool, str]:
+    if data is None or unit is None or time is None or treatment is None:
+        return False, "needs a panel with unit=, time= and treatment= columns; not given."
+    try:
+        panel = prepare_panel(data, outcome=outcome, unit=unit, time=time, treatment=treatment)
+    except DataError as exc:
+        return False, f"the panel does not support it: {exc}"
+    g = panel.adoption.to_numpy()
+    never = int(np.sum(~np.isfinite(g)))
+    if name == "did":
+        comparison = "never-treated" if never else "not-yet-treated"
+        treated = panel.n_units - never
+        return True, f"panel with {treated} treated and {comparison} comparison units."
+    if never < MIN_DONORS:
+        return False, (
+            f"synthetic control needs at least {MIN_DONORS} never-treated donor {unit}s; the panel "
+            f"has {never}."
+        )
+    first = panel.frame.groupby("unit")["t"].min().to_numpy()
+    pre = (g - first)[np.isfinite(g)]
+    if pre.min() < MIN_PRE_PERIODS_SC:
+        return False, (
+            f"synthetic control needs at least {MIN_PRE_PERIODS_SC} pre-launch periods per treated "
+            f"{unit} to fit the pre-period; the shortest has {int(pre.min())}."
+        )
+    return True, f"{never} donor {unit}s and at least {int(pre.min())} pre-launch periods."
+
+
+def _rdd_eligible(
+    data: Any, outcome: str, running: str | None, cutoff: float | None
+) -> tuple[bool, str]:
+    if running is None or cutoff is None:
+        return False, "the launch was not gated on a score: no running= and cutoff= given."
+    if data is None:
+        return False, "needs unit-level data (users=) with the score; not given."
+    try:
+        frame = to_pandas(data, [running, outcome], what="users")
+    except DataError as exc:
+        return False, str(exc)
+    x = pd.to_numeric(frame[running], errors="coerce").to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    below, above = int(np.sum(x < cutoff)), int(np.sum(x >= cutoff))
+    if min(below, above) < MIN_PER_SIDE_RD:
+        return False, (
+            f"needs at least {MIN_PER_SIDE_RD} observations on each side of the cutoff {cutoff:g}; "
+            f"{running!r} has {below} below and {above} at or above."
+        )
+    return True, f"{below} observations below and {above} at or above the cutoff {cutoff:g}."
+
+
+def _concordance(estimates: Mapping[str, Estimate]) -> tuple[pd.DataFrame, str, str]:
+    cols = ["design", "method", "estimate", "ci_low", "ci_high", "p_value", "agrees"]
+    if not estimates:
+        return pd.DataFrame(columns=cols), "no design", "No design could run on this launch."
+    names = list(estimates)
+    est = np.array([float(estimates[n].estimate) for n in names])
+    lo = np.array([min(estimates[n].ci) for n in names], dtype=float)
+    hi = np.array([max(estimates[n].ci) for n in names], dtype=float)
+    overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
+    majority = np.sign(np.median(est)) if np.median(est) != 0 else np.sign(est.sum())
+    same_sign = np.sign(est) == majority
+    agrees = overlap.all(axis=1) & same_sign
+    table = pd.DataFrame(
+        {
+            "design": names,
+            "method": [estimates[n].method for n in names],
+            "estimate": est,
+            "ci_low": lo,
+            "ci_high": hi,
+            "p_value": [float(estimates[n].p_value) for n in names],
+            "agrees": agrees if len(names) > 1 else [True],
+        },
+        columns=cols,
+    )
+    if len(names) == 1:
+        return table, "single design", f"Only {NAMES[names[0]]} ran; nothing to compare it with."
+    listed = ", ".join(
+        f"{n} {e:.4g} [{a:.4g}, {b:.4g}]" for n, e, a, b in zip(names, est, lo, hi, strict=True)
+    )
+    caveat = (
+        " Regression discontinuity measures the effect at the cutoff, the panel designs the "
+        "average on the treated; some gap can be real."
+        if "rdd" in names
+        else ""
+    )
+    if overlap.all() and same_sign.all():
+        return table, "agree", f"The designs agree: {listed}.{caveat}"
+    if same_sign.all():
+        return table, "same direction, different size", (
+            f"The designs agree on the direction but not the size: {listed}.{caveat}"
+        )
+    return table, "disagree", f"The designs disagree: {listed}.{caveat}"
