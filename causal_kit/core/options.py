@@ -17,6 +17,7 @@ SynthInference = Literal["placebo", "conformal", "jackknife", "bootstrap", "none
 RddKernel = Literal["triangular", "uniform", "epanechnikov"]
 RddBandwidth = Literal["mserd", "msetwo", "cerrd", "certwo"]
 RddVce = Literal["nn", "hc0", "hc1", "hc2", "hc3"]
+RddSide = Literal["above", "below"]
 Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade"]
