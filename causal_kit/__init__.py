@@ -33,6 +33,7 @@ from causal_kit.core.errors import (
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.launch import Launch, SuccessCriteria
 from causal_kit.design.did import did
+from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "cascade",
     "decide",
     "did",
+    "rdd",
     "scorecard",
     "synthetic_control",
     "translate",
