@@ -35,8 +35,12 @@ from causal_kit.core.launch import Launch, SuccessCriteria
 from causal_kit.design.did import did
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
+from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
+from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
+from causal_kit.source import EventSource, open_events
 
 __all__ = [
+    "METRICS",
     "Cascade",
     "CausalKitError",
     "CausalKitWarning",
@@ -46,26 +50,36 @@ __all__ = [
     "DataError",
     "Decision",
     "Estimate",
+    "EventSource",
     "Impact",
     "Launch",
+    "Metric",
     "PerUserValue",
     "ReportError",
     "RetentionValue",
     "RunningCost",
     "Scorecard",
     "Segments",
+    "Simulation",
     "SpecificationError",
     "SuccessCriteria",
     "Triangulation",
     "ValueModel",
+    "build_panel",
     "by_segment",
     "cascade",
     "decide",
     "did",
+    "list_metrics",
+    "load_simulation",
+    "make_demo",
+    "open_events",
     "rdd",
     "scorecard",
+    "simulate",
     "synthetic_control",
     "translate",
     "triangulate",
+    "user_outcomes",
 ]
 __version__ = "0.1.0"

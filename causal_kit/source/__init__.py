@@ -1,1 +1,10 @@
-"""Layer: source."""
+"""Layer: source — event data opened lazily inside the engine that holds it.
+
+Paths and local frames open in an embedded DuckDB, polars frames stay in polars, and other lazy
+frames narwhals knows (DuckDB relations, Spark) are used in place. Raw events never reach pandas.
+"""
+
+from causal_kit.source.dates import as_date, date_bounds, parse_day
+from causal_kit.source.events import EventSource, align, open_events
+
+__all__ = ["EventSource", "align", "as_date", "date_bounds", "open_events", "parse_day"]

@@ -1,0 +1,78 @@
+"""Periods of a panel: days, ISO weeks (Monday to Sunday) or calendar months.
+
+The same rule everywhere: a period is named by its first day. The panel keeps only *whole*
+periods inside the observed dates (a week the data cover from Wednesday is dropped), and a unit
+is treated in a period when its launch date is on or before the period's first day. A launch on a
+Wednesday therefore treats the unit from that day (day grain), from the following Monday (week
+grain) and from the first of the next month (month grain); the partly exposed period before is
+coded untreated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from causal_kit.core.options import Grain
+
+
+def period_expr(column: str, grain: Grain) -> nw.Expr:
+    """Return the first day of the period holding ``column`` (a ``Date``), in the engine."""
+    col = nw.col(column)
+    if grain == "day":
+        return col
+    if grain == "month":
+        return col.dt.truncate("1mo").cast(nw.Date)
+    weekday = col.dt.weekday()  # 1 = Monday ... 7 = Sunday
+    expr = nw.when(weekday == 1).then(col)
+    for k in range(2, 8):
+        expr = expr.when(weekday == k).then(col.dt.offset_by(f"-{k - 1}d"))
+    return expr.cast(nw.Date)
+
+
+def period_start(day: dt.date, grain: Grain) -> dt.date:
+    """Return the first day of the period holding ``day``."""
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_start(first: dt.date, grain: Grain) -> dt.date:
+    """Return the first day of the period after the one starting on ``first``."""
+    if grain == "week":
+        return first + dt.timedelta(days=7)
+    if grain == "month":
+        return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first + dt.timedelta(days=1)
+
+
+def whole_periods(lo: dt.date, hi: dt.date, grain: Grain) -> pd.DataFrame:
+    """Return the whole periods inside ``[lo, hi]``: columns ``start`` and ``end`` (dates)."""
+    first = period_start(lo, grain)
+    if first < lo:
+        first = next_start(first, grain)
+    rows = []
+    while True:
+        nxt = next_start(first, grain)
+        end = nxt - dt.timedelta(days=1)
+        if end > hi:
+            break
+        rows.append((first, end))
+        first = nxt
+    return pd.DataFrame(rows, columns=["start", "end"])
+
+
+def treated_flags(
+    units: pd.Series, starts: pd.Series, launch_start: Mapping[Any, dt.date]
+) -> np.ndarray:
+    """Return 1 where the unit's launch date is on or before the period's first day, else 0."""
+    launch = units.map(lambda u: launch_start.get(u, pd.NaT))
+    launch_ts = pd.to_datetime(launch)
+    return (launch_ts.notna() & (pd.to_datetime(starts) >= launch_ts)).to_numpy().astype(np.int64)

@@ -1,0 +1,216 @@
+"""Open event data wherever it lives as one lazy narwhals frame; nothing is read into pandas.
+
+Files (parquet, CSV) and pandas/pyarrow frames are opened in an embedded DuckDB; polars frames stay
+in polars; a DuckDB relation, a polars ``LazyFrame`` or any lazy frame narwhals knows (e.g. Spark)
+is used where it is. The metric code downstream is written once against narwhals and runs inside
+whichever engine holds the data.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import narwhals as nw
+import pandas as pd
+import pyarrow as pa
+
+from causal_kit.core.errors import DataError, SpecificationError
+
+PARQUET = (".parquet", ".pq")
+CSV = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+DATABASE = (".duckdb", ".ddb", ".db")
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A lazy table of events (or users) inside the engine that holds it.
+
+    Attributes
+    ----------
+    frame
+        The data as a narwhals ``LazyFrame``; nothing has been computed yet.
+    backend
+        ``"duckdb"``, ``"polars"`` or another narwhals backend name (e.g. ``"pyspark"``).
+    description
+        Where the data came from, for messages and report provenance.
+    connection
+        The DuckDB connection that owns ``frame`` when causal_kit opened it, else ``None``.
+    """
+
+    frame: nw.LazyFrame[Any]
+    backend: str
+    description: str
+    connection: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names."""
+        return list(self.frame.collect_schema().names())
+
+    def __repr__(self) -> str:
+        return f"EventSource({self.description}, backend={self.backend!r}, columns={self.columns})"
+
+
+def open_events(
+    data: Any,
+    *,
+    table: str | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    what: str = "events",
+) -> EventSource:
+    """Open ``data`` as a lazy frame in the engine that should aggregate it.
+
+    Parameters
+    ----------
+    data
+        A path (parquet or CSV file, a folder of them, a glob such as ``"logs/*.parquet"``, or a
+        DuckDB database file with ``table=``), a DuckDB connection (with ``table=``), a DuckDB
+        relation, a pandas / pyarrow / polars frame, a polars ``LazyFrame``, a narwhals frame, or
+        another lazy frame narwhals supports (e.g. a Spark DataFrame). An ``EventSource`` is
+        returned unchanged.
+    table
+        Table name, when ``data`` is a DuckDB database file or connection.
+    connection
+        DuckDB connection to open files and pandas/pyarrow frames in (default: a new in-memory
+        one). Pass the connection that holds another table you want to combine with these data.
+    what
+        How to call the data in error messages.
+
+    Returns
+    -------
+    EventSource
+
+    Raises
+    ------
+    DataError
+        If a path does not exist or holds no parquet/CSV file, or ``data`` is not a table.
+    SpecificationError
+        If a database is given without ``table``.
+    """
+    if isinstance(data, EventSource):
+        return data
+    if isinstance(data, nw.DataFrame | nw.LazyFrame):
+        data = nw.to_native(data)
+    if isinstance(data, str | os.PathLike):
+        return _open_path(Path(data), table, connection, what)
+    if isinstance(data, duckdb.DuckDBPyConnection):
+        if table is None:
+            raise SpecificationError(f"{what}: a DuckDB connection needs table='<name>'.")
+        return _wrap(_table(data, table, what), "duckdb", f"DuckDB table {table!r}", data)
+    if isinstance(data, duckdb.DuckDBPyRelation):
+        return _wrap(data, "duckdb", "DuckDB relation")
+    con = connection if connection is not None else duckdb.connect()
+    if isinstance(data, pd.DataFrame):
+        return _wrap(con.from_df(data), "duckdb", "pandas DataFrame (registered in DuckDB)", con)
+    if isinstance(data, pa.Table):
+        return _wrap(con.from_arrow(data), "duckdb", "pyarrow Table (registered in DuckDB)", con)
+    try:
+        native = nw.from_native(data)
+    except TypeError as exc:
+        raise DataError(
+            f"{what} must be a path, a DuckDB relation or a data frame (pandas, polars, pyarrow, "
+            f"Spark...); got {type(data).__name__}."
+        ) from exc
+    lazy = native.lazy() if isinstance(native, nw.DataFrame) else native
+    backend = lazy.implementation.name.lower()
+    return _wrap(nw.to_native(lazy), backend, f"{type(data).__name__} ({backend})")
+
+
+def align(data: Any, like: EventSource, *, what: str = "users") -> nw.LazyFrame[Any]:
+    """Open a second table (e.g. users) in the engine of ``like`` so the two can be joined.
+
+    Raises
+    ------
+    SpecificationError
+        If the two cannot meet in one engine (e.g. events in a DuckDB relation of a connection
+        causal_kit cannot reach, and users as a local frame).
+    """
+    if like.backend == "duckdb":
+        con = like.connection
+        if con is None:
+            if isinstance(data, duckdb.DuckDBPyRelation):
+                return nw.from_native(data)
+            raise SpecificationError(
+                f"the events are a DuckDB relation of your own connection, so {what} must be a "
+                f"relation of that same connection (e.g. con.from_df({what})), or pass the events "
+                "as a path or a frame instead."
+            )
+        if isinstance(data, duckdb.DuckDBPyRelation):
+            data = data.to_arrow_table()
+        other = open_events(data, connection=con, what=what)
+        if other.backend != "duckdb":
+            other = open_events(nw.from_native(other.frame).collect().to_arrow(), connection=con)
+        return other.frame
+    if like.backend == "polars":
+        other = open_events(data, what=what)
+        if other.backend == "polars":
+            return other.frame
+        import polars as pl
+
+        table = other.frame.collect().to_arrow()
+        return nw.from_native(pl.from_arrow(table).lazy())  # type: ignore[union-attr]
+    other = open_events(data, what=what)
+    if other.backend != like.backend:
+        raise SpecificationError(
+            f"{what} must live in the same engine as the events ({like.backend}); "
+            f"got {other.description}."
+        )
+    return other.frame
+
+
+def _wrap(native: Any, backend: str, description: str,
+          con: duckdb.DuckDBPyConnection | None = None) -> EventSource:  # fmt: skip
+    return EventSource(nw.from_native(native).lazy(), backend, description, con)
+
+
+def _table(con: duckdb.DuckDBPyConnection, table: str, what: str) -> Any:
+    try:
+        return con.table(table)
+    except duckdb.CatalogException as exc:
+        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+                 .fetchall()]  # fmt: skip
+        raise DataError(f"{what}: no table {table!r} in the database; tables: {names}.") from exc
+
+
+def _open_path(path: Path, table: str | None, connection: duckdb.DuckDBPyConnection | None,
+               what: str) -> EventSource:  # fmt: skip
+    text = str(path)
+    name = path.name.lower()
+    if name.endswith(DATABASE):
+        if not path.is_file():
+            raise DataError(f"{what}: database {text!r} does not exist.")
+        if table is None:
+            raise SpecificationError(f"{what}: {text!r} is a database; pass table='<name>'.")
+        con = duckdb.connect(text, read_only=True)
+        return _wrap(_table(con, table, what), "duckdb", f"DuckDB {text}::{table}", con)
+    if any(ch in text for ch in "*?["):
+        files = sorted(glob.glob(text, recursive=True))
+    elif path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*") if p.name.lower().endswith(PARQUET))
+        if not files:
+            files = sorted(str(p) for p in path.rglob("*") if p.name.lower().endswith(CSV))
+    elif path.is_file():
+        files = [text]
+    else:
+        raise DataError(f"{what}: {text!r} does not exist. Pass a file, a folder or a glob.")
+    if not files:
+        raise DataError(f"{what}: {text!r} holds no parquet or CSV file.")
+    con = connection if connection is not None else duckdb.connect()
+    if all(f.lower().endswith(PARQUET) for f in files):
+        rel = con.read_parquet(files)
+        kind = "parquet"
+    elif all(f.lower().endswith(CSV) for f in files):
+        rel = con.read_csv(files)  # type: ignore[arg-type]
+        kind = "CSV"
+    else:
+        raise DataError(
+            f"{what}: {text!r} matches files that are neither all parquet nor all CSV: "
+            f"{[Path(f).name for f in files[:5]]}."
+        )
+    desc = f"{kind} {text}" + (f" ({len(files)} files)" if len(files) > 1 else "")
+    return _wrap(rel, "duckdb", desc, con)
