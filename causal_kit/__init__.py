@@ -15,12 +15,14 @@ from causal_kit.business import (
     Segments,
     Triangulation,
     ValueModel,
+    build_summary,
     by_segment,
     cascade,
     decide,
     scorecard,
     translate,
     triangulate,
+    validate_summary,
 )
 from causal_kit.core.errors import (
     CausalKitError,
@@ -66,6 +68,7 @@ __all__ = [
     "Triangulation",
     "ValueModel",
     "build_panel",
+    "build_summary",
     "by_segment",
     "cascade",
     "decide",
@@ -81,5 +84,6 @@ __all__ = [
     "translate",
     "triangulate",
     "user_outcomes",
+    "validate_summary",
 ]
 __version__ = "0.1.0"

@@ -99,3 +99,18 @@ def test_cascade_errors():
         ck.cascade({"a": est(1, 0, 2, "a"), "b": est(1, 0, 2, "b")})
     with pytest.raises(ck.SpecificationError, match="has no level"):
         ck.cascade({"a": est(1, 0, 2, "a"), "b": est(1, 0, 2, "b")}, levels={"a": "task"})
+
+
+def test_registered_metrics_need_no_levels_and_carry_their_direction():
+    try:
+        from causal_kit.metrics.registry import METRICS
+    except ImportError:
+        pytest.skip("the metric registry is not importable in this tree")
+    assert METRICS["latency_ms"].direction == "lower"
+    c = ck.cascade({"latency_ms": est(-40.0, -60.0, -20.0, "latency_ms"),
+                    "task_success_rate": est(0.05, 0.03, 0.07, "task_success_rate"),
+                    "revenue": est(0.1, -0.2, 0.4, "revenue")})
+    lv = c.levels.set_index("metric")
+    assert lv["level"].to_dict() == {"latency_ms": 1, "task_success_rate": 2, "revenue": 4}
+    assert lv.loc["latency_ms", "moved"] == "improved"  # lower latency is the improvement
+    assert list(c.links["status"]) == ["holds", "broken"]

@@ -151,22 +151,13 @@ def _level_of(value: Any, where: str) -> int:
     )
 
 
-def _registry_level(metric: str) -> Any:
-    """Return the level of ``metric`` from the metric registry, or ``None`` when unknown."""
+def _registered(metric: str) -> Any:
+    """Return the registered :class:`~causal_kit.metrics.registry.Metric`, or ``None``."""
     try:
-        import causal_kit.metrics as registry
-    except ImportError:  # pragma: no cover - the package always exists
+        from causal_kit.metrics.registry import METRICS
+    except ImportError:  # pragma: no cover - the registry ships with the package
         return None
-    lookup = getattr(registry, "get_metric", None)
-    if callable(lookup):
-        try:
-            return getattr(lookup(metric), "level", None)
-        except Exception:  # an unknown name in the registry: fall through
-            return None
-    table = getattr(registry, "METRICS", None)
-    if isinstance(table, Mapping) and metric in table:
-        return getattr(table[metric], "level", None)
-    return None
+    return METRICS.get(metric)
 
 
 def _move(low: float, high: float, sign: float) -> str:
@@ -192,12 +183,15 @@ def cascade(
     estimates
         Either level → estimate (keys ``"model"``, ``"task"``, ``"engagement"``,
         ``"business"`` or 1-4; the metric is the estimate's outcome), or metric name → estimate
-        with ``levels`` (or the metric registry) giving each metric's level.
+        with ``levels`` giving each metric's level (registered metrics such as
+        ``"task_success"`` or ``"revenue"`` need no ``levels``: the registry knows them).
     levels
         Metric name → level, when ``estimates`` is keyed by metric.
     lower_is_better
         Metrics (names, or the level keys) where a decrease is the improvement (latency,
-        retries, abandonment, cost per outcome).
+        retries, abandonment, cost per outcome). Metrics of the registry
+        (:data:`causal_kit.metrics.registry.METRICS`) marked "lower is better" are flipped
+        without being listed.
     baselines
         Metric → its pre-launch level, to report relative changes and elasticities.
 
@@ -231,14 +225,19 @@ def cascade(
         elif key in LEVELS or (isinstance(key, int) and not isinstance(key, bool)):
             lvl, metric = _level_of(key, "cascade key"), est.outcome
         else:
-            found = _registry_level(str(key))
+            found = _registered(str(key))
             if found is None:
                 raise SpecificationError(
                     f"cascade key {key!r} is neither a level ({list(LEVELS)}) nor a registered "
                     "metric; pass levels={...} giving each metric's level."
                 )
-            lvl, metric = _level_of(found, f"registry level of {key!r}"), str(key)
-        flip = key in lower_is_better or metric in lower_is_better
+            lvl, metric = _level_of(found.level, f"registry level of {key!r}"), str(key)
+        registered = _registered(metric)
+        flip = (
+            key in lower_is_better
+            or metric in lower_is_better
+            or getattr(registered, "direction", None) == "lower"
+        )
         rows.append((lvl, metric, est, -1.0 if flip else 1.0))
     if len({r[0] for r in rows}) < 2:
         raise SpecificationError("cascade needs metrics at two or more different levels.")
