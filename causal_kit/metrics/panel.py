@@ -75,7 +75,10 @@ def build_panel(
     * Retention (``dN_retention``): the cohort of a ``unit × period`` is the users who signed up
       in it; Dn retention is the share of them with any event exactly n days after signup.
       Periods whose cohorts cannot yet be observed for n days (period end + n after the last
-      date) are dropped for every unit, with a :class:`~causal_kit.CausalKitWarning`.
+      date) are dropped for every unit, with a :class:`~causal_kit.CausalKitWarning`. A cohort
+      that signed up less than n days before its unit's launch is partly exposed by day n yet
+      coded untreated (its period starts before the launch): treat those periods as
+      anticipation, or leave them out, when estimating effects on Dn retention.
     * A ratio whose denominator is zero (e.g. revenue per active user with no active user) is
       NaN, and a :class:`~causal_kit.CausalKitWarning` names the cells.
 
