@@ -72,8 +72,9 @@ def test_kielmc_robust_and_clustered_match_pyfixest(kielmc: pd.DataFrame) -> Non
 def test_mpdta_static_twfe(mpdta: pd.DataFrame) -> None:
     # feols(lemp ~ treated | countyreal + year, cluster = ~countyreal), every fixed effect counted
     # in the small-sample factor: -0.036549 (0.014832), tests/data/PROVENANCE.md.
-    est = ck.did(mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated",
-                 method="twfe")
+    est = ck.did(
+        mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated", method="twfe"
+    )
     assert est.estimate == pytest.approx(-0.036549, abs=5e-7)
     assert est.se == pytest.approx(0.014832, abs=5e-7)
     assert est.method == "did:twfe"
@@ -82,12 +83,14 @@ def test_mpdta_static_twfe(mpdta: pd.DataFrame) -> None:
 
 def test_mpdta_event_study_matches_pyfixest(mpdta: pd.DataFrame) -> None:
     pf = pytest.importorskip("pyfixest")
-    est = ck.did(mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated",
-                 method="twfe")
+    est = ck.did(
+        mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated", method="twfe"
+    )
     df = mpdta.copy()
     df["rel"] = np.where(df["first.treat"] > 0, df["year"] - df["first.treat"], -1)
-    ref = pf.feols("lemp ~ i(rel, ref=-1) | countyreal + year", data=df,
-                   vcov={"CRV1": "countyreal"})
+    ref = pf.feols(
+        "lemp ~ i(rel, ref=-1) | countyreal + year", data=df, vcov={"CRV1": "countyreal"}
+    )
     coefs = ref.coef().to_numpy()
     bp = est.by_period
     assert bp is not None
@@ -133,8 +136,9 @@ def test_simulated_event_study_recovers_truth() -> None:
     pre = bp[bp["term"] < 0]
     post = bp[bp["term"] >= 0].set_index("term")
     assert (np.abs(pre["estimate"]) < 4 * pre["std_error"]).all()
-    np.testing.assert_array_less(np.abs(post["estimate"].to_numpy() - truth),
-                                 4 * post["std_error"].to_numpy())
+    np.testing.assert_array_less(
+        np.abs(post["estimate"].to_numpy() - truth), 4 * post["std_error"].to_numpy()
+    )
     assert est.check("pre_trends").p_value is not None
     # a single launch date: the static coefficient is the average post-launch effect
     assert abs(est.estimate - truth.mean()) < 4 * est.se
@@ -151,8 +155,9 @@ def test_2x2_panel_with_several_periods_tests_pre_trends() -> None:
 
 def test_window_options_trim_event_study() -> None:
     df = _sim_panel(500, 8, 4, np.array([1.0]), seed=4)
-    est = ck.did(df, outcome="y", time="period", unit="id", treatment="d", method="twfe",
-                 min_e=-2, max_e=1)
+    est = ck.did(
+        df, outcome="y", time="period", unit="id", treatment="d", method="twfe", min_e=-2, max_e=1
+    )
     assert est.by_period is not None
     assert est.by_period["term"].tolist() == [-2, 0, 1]
 
@@ -160,8 +165,15 @@ def test_window_options_trim_event_study() -> None:
 def test_inputs_are_not_modified(kielmc: pd.DataFrame, mpdta: pd.DataFrame) -> None:
     k0, m0 = kielmc.copy(), mpdta.copy()
     _kielmc(kielmc, covariates=["age"])
-    ck.did(mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated",
-           method="twfe", covariates=["lpop"] if False else ())
+    ck.did(
+        mpdta,
+        outcome="lemp",
+        time="year",
+        unit="countyreal",
+        treatment="treated",
+        method="twfe",
+        covariates=["lpop"] if False else (),
+    )
     pd.testing.assert_frame_equal(kielmc, k0)
     pd.testing.assert_frame_equal(mpdta, m0)
 
@@ -169,8 +181,9 @@ def test_inputs_are_not_modified(kielmc: pd.DataFrame, mpdta: pd.DataFrame) -> N
 def test_result_is_json_safe(mpdta: pd.DataFrame) -> None:
     import json
 
-    est = ck.did(mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated",
-                 method="twfe")
+    est = ck.did(
+        mpdta, outcome="lemp", time="year", unit="countyreal", treatment="treated", method="twfe"
+    )
     out = json.loads(json.dumps(est.to_dict()))
     assert out["method"] == "did:twfe"
     assert out["params"]["method"] == "twfe"
@@ -180,12 +193,14 @@ def test_result_is_json_safe(mpdta: pd.DataFrame) -> None:
 
 
 def _small() -> pd.DataFrame:
-    return pd.DataFrame({
-        "u": np.repeat([1, 2, 3, 4], 3),
-        "t": np.tile([1, 2, 3], 4),
-        "y": np.arange(12, dtype=float),
-        "d": [0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0],
-    })
+    return pd.DataFrame(
+        {
+            "u": np.repeat([1, 2, 3, 4], 3),
+            "t": np.tile([1, 2, 3], 4),
+            "y": np.arange(12, dtype=float),
+            "d": [0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0],
+        }
+    )
 
 
 def _did(df: pd.DataFrame, **kw: object) -> ck.Estimate:

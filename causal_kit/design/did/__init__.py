@@ -5,13 +5,17 @@ The front door is :func:`did`; it validates everything, then dispatches to one e
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from causal_kit.core.errors import SpecificationError
+import numpy as np
+
+from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate
 from causal_kit.design.did._data import DidData, load_cross_sections, load_panel
 from causal_kit.design.did._spec import DidSpec, build_spec
+from causal_kit.design.did.cs_result import estimate_cs
 from causal_kit.design.did.twfe import estimate_twfe
 from causal_kit.design.did.twobytwo import estimate_2x2
 
@@ -109,10 +113,26 @@ def did(
         Data that cannot support the design; the message names the culprit and the fix.
     """
     spec = build_spec(
-        outcome=outcome, time=time, treatment=treatment, unit=unit, group=group, method=method,
-        covariates=covariates, control=control, est_method=est_method, base_period=base_period,
-        anticipation=anticipation, cluster=cluster, se=se, bootstrap=bootstrap, n_boot=n_boot,
-        level=level, seed=seed, min_e=min_e, max_e=max_e, balance_e=balance_e,
+        outcome=outcome,
+        time=time,
+        treatment=treatment,
+        unit=unit,
+        group=group,
+        method=method,
+        covariates=covariates,
+        control=control,
+        est_method=est_method,
+        base_period=base_period,
+        anticipation=anticipation,
+        cluster=cluster,
+        se=se,
+        bootstrap=bootstrap,
+        n_boot=n_boot,
+        level=level,
+        seed=seed,
+        min_e=min_e,
+        max_e=max_e,
+        balance_e=balance_e,
     )
     dd = _load(data, spec)
     chosen = choose_method(dd, spec)
@@ -125,17 +145,47 @@ def did(
         return estimate_2x2(dd, spec)
     if chosen == "twfe":
         return estimate_twfe(dd, spec)
-    raise SpecificationError(f"method={chosen!r} is not available yet; use '2x2' or 'twfe'.")
+    if chosen == "cs":
+        return estimate_cs(dd, spec)
+    raise SpecificationError(f"method={chosen!r} is not available yet; use '2x2', 'twfe' or 'cs'.")
 
 
 def _load(data: Any, spec: DidSpec) -> DidData:
     common = dict(
-        outcome=spec.outcome, time=spec.time, treatment=spec.treatment,
-        covariates=spec.covariates, cluster=spec.cluster,
+        outcome=spec.outcome,
+        time=spec.time,
+        treatment=spec.treatment,
+        covariates=spec.covariates,
+        cluster=spec.cluster,
     )
     if spec.unit is not None:
-        return load_panel(data, unit=spec.unit, **common)  # type: ignore[arg-type]
-    return load_cross_sections(data, group=spec.group or "", **common)  # type: ignore[arg-type]
+        dd = load_panel(data, unit=spec.unit, **common)  # type: ignore[arg-type]
+    else:
+        dd = load_cross_sections(data, group=spec.group or "", **common)  # type: ignore[arg-type]
+    for j, name in enumerate(dd.covariates):
+        if np.ptp(dd.X[:, j]) == 0:
+            raise DataError(
+                f"covariate {name!r} takes the single value {dd.X[0, j]:g} in every row, so it "
+                "cannot adjust anything; drop it from covariates."
+            )
+    _warn_small_cohorts(dd)
+    return dd
+
+
+def _warn_small_cohorts(dd: DidData) -> None:
+    g = dd.unit_g
+    cohorts, counts = np.unique(g[np.isfinite(g)], return_counts=True)
+    single = cohorts[counts == 1]
+    if len(single):
+        labels = [dd.time_label(c) for c in single[:5]]
+        who = "unit" if dd.kind == "panel" else "observation"
+        warnings.warn(
+            f"cohort(s) first treated at {labels} have a single {who}: their effects are "
+            "estimated, but their standard errors cannot reflect the treated side's variability "
+            "(it is taken as zero). Interpret those cohorts' intervals as too narrow.",
+            CausalKitWarning,
+            stacklevel=3,
+        )
 
 
 def choose_method(data: DidData, spec: DidSpec) -> str:
@@ -149,4 +199,4 @@ def choose_method(data: DidData, spec: DidSpec) -> str:
     single = len(data.cohorts) == 1
     if (data.kind == "rcs" and single) or (data.kind == "panel" and data.n_periods == 2):
         return "2x2"
-    return "twfe"
+    return "cs"

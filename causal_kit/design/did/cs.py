@@ -1,0 +1,387 @@
+"""Callaway & Sant'Anna (2021): group-time average treatment effects ATT(g,t).
+
+Identifying assumption: for every cohort ``g`` (units first treated in period ``g``), had it not
+been treated its outcome would have evolved like the comparison units' — never-treated units
+(``control="never"``) or units not yet treated by the periods compared (``control="notyet"``) —
+conditional on the covariates; and no unit reacts more than ``anticipation`` periods before its
+launch.
+
+Each ATT(g,t) is a 2×2 comparison of cohort ``g`` with its comparison units between period ``t``
+and a base period: the last pre-launch period ``g - 1 - anticipation`` for post-launch cells, and
+(``base_period="varying"``) the period just before ``t`` for pre-launch cells, or the same
+``g - 1 - anticipation`` for every cell (``"universal"``). Without covariates the comparison is a
+difference of mean changes; with covariates it is outcome regression, inverse probability
+weighting or doubly robust (``est_method``).
+
+The computation is vectorised over units: a balanced panel becomes a ``units × periods`` matrix
+with cohorts in contiguous row blocks, so each cell reads slices; influence functions are
+stored as one ``units × cells`` matrix (single precision above ``IF_FLOAT32_ABOVE`` entries).
+Unbalanced panels and repeated cross-sections use the cross-section estimators on the rows
+observed in the two periods; a panel's row influence functions are summed by unit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from causal_kit.core.errors import CausalKitWarning, ConvergenceError, DataError
+from causal_kit.design.did._data import DidData
+from causal_kit.design.did._drdid import Logit, fit_logit, panel_att, rc_att
+from causal_kit.design.did._spec import DidSpec
+
+IF_FLOAT32_ABOVE = 60_000_000  # units × cells beyond which influence functions use float32
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One planned ATT(g,t) comparison (period indices)."""
+
+    g: int
+    t: int
+    base: int
+    threshold: float  # comparison cohorts must start after this period index
+    reference: bool  # the universal base period itself: ATT = 0 by construction
+
+
+@dataclass(frozen=True)
+class GroupTime:
+    """Estimated ATT(g,t) cells and their influence functions.
+
+    Attributes
+    ----------
+    group, time, base
+        Cohort, period and base-period indices of each cell.
+    att
+        The estimates.
+    inf
+        ``(n, cells)`` influence functions (rows: units, or observations of cross-sections), scaled
+        so that ``se = sqrt(sum(inf**2)) / n``.
+    unit_g
+        Cohort of each row (``inf`` never treated).
+    cluster
+        Cluster code of each row, or ``None`` (the rows themselves are the clusters).
+    n_treated, n_control
+        Rows on each side of each comparison.
+    dropped
+        Human-readable reasons for cells that could not be estimated.
+    """
+
+    group: np.ndarray
+    time: np.ndarray
+    base: np.ndarray
+    att: np.ndarray
+    inf: np.ndarray
+    unit_g: np.ndarray
+    cluster: np.ndarray | None
+    n_treated: np.ndarray
+    n_control: np.ndarray
+    reference: np.ndarray
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Rows of the influence functions (units, or observations)."""
+        return int(self.inf.shape[0])
+
+    def se(self) -> np.ndarray:
+        """Analytic standard errors of the cells (clustered when ``cluster`` is set)."""
+        from causal_kit.design.did.inference import analytic_se
+
+        return analytic_se(self.inf, self.cluster)
+
+
+def plan_cells(cohorts: np.ndarray, n_periods: int, spec: DidSpec) -> tuple[list[Cell], list[str]]:
+    """List the ATT(g,t) comparisons R's ``did::att_gt`` makes, in its order."""
+    universal = spec.base_period == "universal"
+    tfac = 0 if universal else 1
+    cells: list[Cell] = []
+    dropped: list[str] = []
+    for g in cohorts.astype(int):
+        pre = [p for p in range(n_periods) if p < g - spec.anticipation]
+        last_pre = pre[-1] if pre else None
+        if last_pre is None:
+            dropped.append(f"cohort {g}: no period before launch minus anticipation")
+            continue
+        for loop_t in range(n_periods - tfac):
+            t = loop_t + tfac
+            base = last_pre if (universal or g <= t) else loop_t
+            if universal and base == t:
+                cells.append(Cell(g, t, base, np.inf, True))
+                continue
+            threshold = max(loop_t, base) + tfac + spec.anticipation
+            cells.append(Cell(g, t, base, threshold, False))
+    return cells, dropped
+
+
+def att_gt(data: DidData, spec: DidSpec) -> GroupTime:
+    """Estimate every ATT(g,t) cell with its influence function."""
+    cohorts = data.cohorts
+    cells, dropped = plan_cells(cohorts, data.n_periods, spec)
+    if spec.control == "never" and not data.has_never_treated:
+        who = "group" if data.kind == "rcs" else "unit"
+        raise DataError(
+            f"control='never' needs never-treated {who}s, but every {who} is eventually treated. "
+            "Use control='notyet' (compare with units not yet treated) or add comparison units."
+        )
+    if not cells:
+        raise DataError("no ATT(g,t) can be estimated: no cohort has a pre-launch period.")
+    if data.kind == "panel" and data.balanced:
+        return _PanelEstimator(data, spec).run(cells, dropped)
+    return _RowsEstimator(data, spec).run(cells, dropped)
+
+
+def _controls(unit_g: np.ndarray, cell: Cell, control: str) -> np.ndarray:
+    """Boolean mask of comparison rows for ``cell``."""
+    if control == "never":
+        return np.isinf(unit_g)
+    return (unit_g > cell.threshold) & (unit_g != cell.g)
+
+
+def _warn_dropped(dropped: list[str]) -> None:
+    if dropped:
+        head = "; ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else "")
+        warnings.warn(
+            f"{len(dropped)} ATT(g,t) comparison(s) could not be estimated and are left out: "
+            f"{head}. They are listed in details['dropped_cells'].",
+            CausalKitWarning,
+            stacklevel=4,
+        )
+
+
+def _alloc(n: int, k: int) -> np.ndarray:
+    dtype = np.float32 if n * k > IF_FLOAT32_ABOVE else np.float64
+    return np.zeros((n, k), dtype=dtype)
+
+
+def _finish(
+    results: list[tuple[Cell, float, int, int]],
+    inf: np.ndarray,
+    unit_g: np.ndarray,
+    cluster: np.ndarray | None,
+    dropped: list[str],
+) -> GroupTime:
+    _warn_dropped(dropped)
+    if not results:
+        raise DataError(
+            "no ATT(g,t) could be estimated: every comparison lacked treated or comparison units. "
+            f"Reasons: {'; '.join(dropped[:5])}."
+        )
+    return GroupTime(
+        group=np.array([c.g for c, *_ in results], dtype=float),
+        time=np.array([c.t for c, *_ in results], dtype=float),
+        base=np.array([c.base for c, *_ in results], dtype=float),
+        att=np.array([a for _, a, _, _ in results], dtype=float),
+        inf=inf,
+        unit_g=unit_g,
+        cluster=cluster,
+        n_treated=np.array([nt for *_, nt, _ in results], dtype=np.int64),
+        n_control=np.array([nc for *_, nc in results], dtype=np.int64),
+        reference=np.array([c.reference for c, *_ in results], dtype=bool),
+        dropped=dropped,
+    )
+
+
+class _PanelEstimator:
+    """Balanced panel: a units × periods matrix with cohorts in contiguous row blocks."""
+
+    def __init__(self, data: DidData, spec: DidSpec) -> None:
+        self.spec = spec
+        n, T = data.n_units, data.n_periods
+        unit_g = data.unit_g
+        self.order = np.argsort(unit_g, kind="stable")
+        self.unit_g = unit_g[self.order]
+        # rows are sorted by unit then period, so the panel reshapes without copying
+        self.Y = data.y.reshape(n, T)[self.order]
+        self.X: np.ndarray | None = None
+        self.x_static = True
+        if data.covariates:
+            Xw = data.X.reshape(n, T, -1)[self.order]
+            self.x_static = bool(np.all(Xw == Xw[:, :1, :]))
+            self.X = Xw[:, :1, :] if self.x_static else Xw
+        self.cluster = None
+        if data.cluster is not None:
+            cl = data.cluster.reshape(n, T)
+            if not np.all(cl == cl[:, :1]):
+                raise DataError(
+                    "the cluster column changes within a unit; cluster at a level that contains "
+                    "whole units (e.g. region), or leave cluster=None to cluster by unit."
+                )
+            self.cluster = cl[self.order, 0]
+        self.n = n
+        cut = np.flatnonzero(self.unit_g[1:] != self.unit_g[:-1]) + 1
+        starts = np.r_[0, cut]
+        stops = np.r_[cut, n]
+        self.blocks = {
+            float(self.unit_g[s]): (int(s), int(e)) for s, e in zip(starts, stops, strict=True)
+        }
+        self._ps_cache: dict[tuple[float, float, int], Logit] = {}
+        self.covariates = data.covariates
+        self.time_label = data.time_label
+
+    def _rows(self, cell: Cell) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+        treat = self.blocks[float(cell.g)]
+        if self.spec.control == "never":
+            ctrl = [self.blocks[np.inf]] if np.inf in self.blocks else []
+        else:
+            ctrl = [b for c, b in self.blocks.items() if c > cell.threshold and c != cell.g]
+        return treat, ctrl
+
+    def run(self, cells: list[Cell], dropped: list[str]) -> GroupTime:
+        inf = _alloc(self.n, len(cells))
+        results: list[tuple[Cell, float, int, int]] = []
+        for cell in cells:
+            if cell.reference:
+                results.append((cell, 0.0, 0, 0))
+                continue
+            treat, ctrl = self._rows(cell)
+            n_t = treat[1] - treat[0]
+            n_c = sum(e - s for s, e in ctrl)
+            if n_t == 0 or n_c == 0:
+                dropped.append(
+                    f"g={self.time_label(cell.g)}, t={self.time_label(cell.t)}: no comparison units"
+                )
+                continue
+            try:
+                att, col = self._cell(cell, treat, ctrl, n_t, n_c)
+            except (DataError, ConvergenceError) as exc:
+                dropped.append(f"g={self.time_label(cell.g)}, t={self.time_label(cell.t)}: {exc}")
+                continue
+            inf[:, len(results)] = col
+            results.append((cell, att, n_t, n_c))
+        return _finish(results, inf[:, : len(results)], self.unit_g, self.cluster, dropped)
+
+    def _cell(
+        self, cell: Cell, treat: tuple[int, int], ctrl: list[tuple[int, int]], n_t: int, n_c: int
+    ) -> tuple[float, np.ndarray]:
+        Y, n = self.Y, self.n
+        col = np.zeros(n)
+        if self.X is None:
+            if self.spec.est_method != "reg" and n_t / (n_t + n_c) >= 0.995:
+                raise DataError("the cohort is over 99.5% of the comparison (no overlap)")
+            s, e = treat
+            dy_t = Y[s:e, cell.t] - Y[s:e, cell.base]
+            mu_t = dy_t.mean()
+            sum_c = 0.0
+            for s2, e2 in ctrl:
+                sum_c += float((Y[s2:e2, cell.t] - Y[s2:e2, cell.base]).sum())
+            mu_c = sum_c / n_c
+            col[s:e] = (n / n_t) * (dy_t - mu_t)
+            for s2, e2 in ctrl:
+                col[s2:e2] = -(n / n_c) * (Y[s2:e2, cell.t] - Y[s2:e2, cell.base] - mu_c)
+            return float(mu_t - mu_c), col
+        idx = np.concatenate([np.arange(*treat)] + [np.arange(s, e) for s, e in ctrl])
+        d = np.zeros(len(idx))
+        d[:n_t] = 1.0
+        dy = Y[idx, cell.t] - Y[idx, cell.base]
+        period = (
+            0
+            if self.x_static
+            else min(cell.base, cell.t - (0 if self.spec.base_period == "universal" else 1))
+        )
+        X = np.column_stack([np.ones(len(idx)), self.X[idx, period, :]])
+        ps = None
+        if self.spec.est_method != "reg":
+            key = (
+                float(cell.g),
+                float(cell.threshold) if self.spec.control == "notyet" else -1.0,
+                period,
+            )
+            ps = self._ps_cache.get(key)
+            if ps is None:
+                ps = fit_logit(d, X)
+                self._ps_cache[key] = ps
+        att, inf_c = panel_att(dy, d, X, self.spec.est_method, ps)
+        col[idx] = (n / len(idx)) * inf_c
+        return att, col
+
+
+class _RowsEstimator:
+    """Repeated cross-sections and unbalanced panels: two-period cross-section comparisons."""
+
+    def __init__(self, data: DidData, spec: DidSpec) -> None:
+        self.data = data
+        self.spec = spec
+        self.panel = data.kind == "panel"
+        if self.panel:
+            warnings.warn(
+                "the panel is unbalanced: each ATT(g,t) uses every row observed in its two "
+                "periods (cross-section estimator) and influence functions are summed by unit, "
+                "as R's did with allow_unbalanced_panel=TRUE.",
+                CausalKitWarning,
+                stacklevel=4,
+            )
+
+    def run(self, cells: list[Cell], dropped: list[str]) -> GroupTime:
+        dd, spec = self.data, self.spec
+        n_rows = len(dd.y)
+        n_out = dd.n_units if self.panel else n_rows
+        inf = _alloc(n_out, len(cells))
+        results: list[tuple[Cell, float, int, int]] = []
+        X_all = np.column_stack([np.ones(n_rows), dd.X])
+        for cell in cells:
+            if cell.reference:
+                results.append((cell, 0.0, 0, 0))
+                continue
+            in_t = (dd.t == cell.t) | (dd.t == cell.base)
+            treat = in_t & (dd.g == cell.g)
+            ctrl = in_t & _controls(dd.g, cell, spec.control)
+            rows = np.flatnonzero(treat | ctrl)
+            post = (dd.t[rows] == cell.t).astype(float)
+            d = treat[rows].astype(float)
+            label = f"g={dd.time_label(cell.g)}, t={dd.time_label(cell.t)}"
+            counts = [
+                (d == 1) & (post == 1),
+                (d == 1) & (post == 0),
+                (d == 0) & (post == 1),
+                (d == 0) & (post == 0),
+            ]
+            if not all(c.any() for c in counts):
+                dropped.append(f"{label}: a treated or comparison group is empty in one period")
+                continue
+            try:
+                att, inf_r = rc_att(dd.y[rows], post, d, X_all[rows], spec.est_method)
+            except (DataError, ConvergenceError) as exc:
+                dropped.append(f"{label}: {exc}")
+                continue
+            j = len(results)
+            if self.panel:
+                scaled = (n_out / len(rows)) * inf_r
+                inf[:, j] = np.bincount(dd.unit[rows], weights=scaled, minlength=n_out)
+                n_t = len(np.unique(dd.unit[rows][d == 1]))
+                n_c = len(np.unique(dd.unit[rows][d == 0]))
+            else:
+                inf[rows, j] = (n_out / len(rows)) * inf_r
+                n_t, n_c = int(d.sum()), int((1 - d).sum())
+            results.append((cell, att, n_t, n_c))
+        if self.panel:
+            unit_g = dd.unit_g
+            cluster = None
+            if dd.cluster is not None:
+                cluster = np.zeros(n_out, dtype=np.int64)
+                cluster[dd.unit] = dd.cluster
+        else:
+            unit_g, cluster = dd.g, dd.cluster
+        return _finish(results, inf[:, : len(results)], unit_g, cluster, dropped)
+
+
+def cell_table(gt: GroupTime, data: DidData, level: float) -> pd.DataFrame:
+    """Return the full ATT(g,t) table with analytic standard errors and pointwise intervals."""
+    from causal_kit.core.stats import tidy_table
+
+    se = gt.se()
+    se = np.where(gt.reference, np.nan, se)
+    labels = [
+        f"{data.time_label(g)}:{data.time_label(t)}" for g, t in zip(gt.group, gt.time, strict=True)
+    ]
+    out = tidy_table(labels, gt.att, se, level)
+    out.insert(1, "group", [data.time_label(g) for g in gt.group])
+    out.insert(2, "time", [data.time_label(t) for t in gt.time])
+    out.insert(3, "event_time", (gt.time - gt.group).astype(int))
+    out["base_period"] = [data.time_label(b) for b in gt.base]
+    out["n_treated"] = gt.n_treated
+    out["n_control"] = gt.n_control
+    return out
