@@ -99,6 +99,12 @@ def test_triangulate_runs_every_eligible_design():
         assert t.verdict == "single design"
     json.dumps(t.to_dict(), allow_nan=False)
     assert "Triangulation" in str(t)
+    # the scorecard rolls up the checks of every design that ran
+    card = ck.scorecard(t)
+    assert set(card.checks["design"]) == set(t.estimates)
+    n_checks = sum(len(e.checks) for e in t.estimates.values())
+    assert len(card.checks) == n_checks
+    assert card.n_failed == sum(not c.passed for e in t.estimates.values() for c in e.checks)
 
 
 def _e(point, low, high, method):

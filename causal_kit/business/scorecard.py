@@ -3,7 +3,8 @@
 The rule (printed with every scorecard):
 
 * each failed check costs 1 point, or 2 when it tests an identifying assumption (parallel
-  trends, no anticipation, manipulation of the running variable, pre-period fit);
+  trends, no anticipation, manipulation of the running variable, pre-period fit, the first
+  stage of a fuzzy discontinuity);
 * an estimate that ran no checks at all costs 1 point (nothing vouches for it);
 * designs that disagree cost 2 points (1 when they agree on the direction but not the size);
 * grade: **high** with 0 points, **medium** with 1-2, **low** with 3 or more.
@@ -37,10 +38,12 @@ KEY_ASSUMPTION_CHECKS = (
     "pre_fit",
     "prefit",
     "pre_period_fit",
+    "first_stage",
 )
 GRADE_RULE = (
     "1 point per failed check (2 for a test of an identifying assumption: parallel trends, "
-    "no anticipation, manipulation, pre-period fit); 1 point for an estimate without checks; "
+    "no anticipation, manipulation, pre-period fit, first stage); 1 point for an estimate "
+    "without checks; "
     "2 points when designs disagree (1 when only their sizes differ); high = 0 points, "
     "medium = 1-2, low = 3 or more"
 )
