@@ -65,6 +65,16 @@ def test_rdd_needs_both_sides_of_the_cutoff():
     assert t.verdict == "no design"
 
 
+def test_launch_supplies_the_unit_and_the_score_gate():
+    launch = ck.Launch("gate", start={"r00": "2026-01-05"}, unit="region",
+                       gate={"column": "score", "cutoff": 0.999})
+    t = ck.triangulate(users=users(), outcome="revenue", launch=launch, designs=("rdd",))
+    assert "cutoff 0.999" in t.eligibility.iloc[0]["reason"]
+    assert t.params["running"] == "score" and t.params["unit"] == "region"
+    with pytest.raises(ck.SpecificationError, match="launch must be a Launch"):
+        ck.triangulate(users=users(), outcome="revenue", launch="gate")  # type: ignore[arg-type]
+
+
 def test_panel_problems_become_reasons_not_crashes():
     bad = panel()
     bad.loc[3, "treated"] = 2

@@ -31,6 +31,7 @@ from causal_kit.business._render import Rendered
 from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
+from causal_kit.core.launch import Launch
 from causal_kit.core.options import TriangulationDesign, check_option
 from causal_kit.core.panel import prepare_panel
 
@@ -101,6 +102,7 @@ def triangulate(
     running: str | None = None,
     cutoff: float | None = None,
     rdd_outcome: str | None = None,
+    launch: Launch | None = None,
     designs: Sequence[TriangulationDesign] = ("did", "sc", "rdd"),
     options: Mapping[str, Mapping[str, Any]] | None = None,
     level: float = 0.95,
@@ -123,6 +125,10 @@ def triangulate(
         The score and threshold of a score-gated launch.
     rdd_outcome
         Outcome column of ``users`` (default ``outcome``).
+    launch
+        The launch: when given, its ``unit`` fills ``unit=`` and its score gate
+        (``{"column": ..., "cutoff": ...}``) fills ``running=`` and ``cutoff=`` when those are not
+        passed.
     designs
         Which designs to consider: ``"did"``, ``"sc"``, ``"rdd"``.
     options
@@ -141,6 +147,13 @@ def triangulate(
     SpecificationError
         An unknown design name, or options for a design not requested.
     """
+    if launch is not None:
+        if not isinstance(launch, Launch):
+            raise SpecificationError(f"launch must be a Launch; got {type(launch).__name__}.")
+        unit = unit if unit is not None else launch.unit
+        gate = dict(launch.gate or {})
+        running = running if running is not None else gate.get("column")
+        cutoff = cutoff if cutoff is not None else gate.get("cutoff")
     chosen = [check_option("designs", d, TriangulationDesign) for d in designs]
     if not chosen:
         raise SpecificationError("designs is empty; pass e.g. designs=('did', 'sc', 'rdd').")
