@@ -143,6 +143,8 @@ def test_decide_errors():
         ck.decide(est(3.0, 2.0, 4.0), as_of="2026-01-01")
     with pytest.raises(ck.SpecificationError, match="SuccessCriteria or a Launch"):
         ck.decide(est(3.0, 2.0, 4.0), criteria={"min_effect": 1})  # type: ignore[arg-type]
+    with pytest.raises(ck.SpecificationError, match="three finite amounts"):
+        ck.decide(est(3.0, 2.0, 4.0), annual_value=(1.0, float("nan"), 2.0), yearly_cost=1.0)
     with pytest.raises(ck.SpecificationError, match="guardrails_lower_is_worse"):
         ck.decide(est(3.0, 2.0, 4.0),
                   criteria=ck.SuccessCriteria(guardrails_lower_is_worse=("x",)))

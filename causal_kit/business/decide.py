@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -355,6 +355,11 @@ def decide(
     roi: float | None = None
     if annual_value is not None:
         v_point, v_low, _v_high = (float(v) for v in annual_value)
+        if not all(math.isfinite(v) for v in (v_point, v_low, _v_high)):
+            raise SpecificationError(
+                "annual_value must be three finite amounts (point, low, high); got "
+                f"{annual_value!r}."
+            )
         value_for_tests = v_low if crit.value_basis == "low" else v_point
     if yearly_cost is not None:
         if not math.isfinite(yearly_cost) or yearly_cost < 0:
@@ -429,7 +434,8 @@ def decide(
     }
     if launch is not None:
         inputs["launch"] = launch.name
-    return Decision(fired.action, fired.rule, reason, tuple(steps), gr, inputs)  # type: ignore[arg-type]
+    action = cast(DecisionAction, fired.action)
+    return Decision(action, fired.rule, reason, tuple(steps), gr, inputs)
 
 
 def _yn(flag: bool) -> str:
