@@ -14,6 +14,7 @@ from causal_kit.core.options import SynthInference, SynthMethod, check_option
 from causal_kit.core.stats import normal_ci, tidy_table, z_crit
 from causal_kit.design.synth import checks as ck_checks
 from causal_kit.design.synth import inference as inf
+from causal_kit.design.synth._threads import single_blas_thread
 from causal_kit.design.synth.data import MIN_PRE_PERIODS, SynthData, load_panel
 from causal_kit.design.synth.engine import Engine, Result, Settings
 from causal_kit.design.synth.report import build_details
@@ -121,6 +122,51 @@ def synthetic_control(
     SpecificationError
         Unknown or incompatible options.
     """
+    with single_blas_thread():
+        return _synthetic_control(
+            data,
+            outcome=outcome,
+            unit=unit,
+            time=time,
+            treatment=treatment,
+            method=method,
+            inference=inference,
+            covariates=covariates,
+            outcome_lags=outcome_lags,
+            predictor_weights=predictor_weights,
+            intercept=intercept,
+            ridge_penalty=ridge_penalty,
+            level=level,
+            n_draws=n_draws,
+            placebo_in_time=placebo_in_time,
+            leave_one_out=leave_one_out,
+            seed=seed,
+            progress=progress,
+        )
+
+
+def _synthetic_control(
+    data: Any,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    method: SynthMethod = "sc",
+    inference: SynthInference = "placebo",
+    covariates: Sequence[str] = (),
+    outcome_lags: Sequence[Any] = (),
+    predictor_weights: Sequence[float] | Mapping[str, float] | None = None,
+    intercept: bool = False,
+    ridge_penalty: float | None = None,
+    level: float = 0.95,
+    n_draws: int = 200,
+    placebo_in_time: bool = True,
+    leave_one_out: bool = True,
+    seed: int | None = 0,
+    progress: bool = False,
+) -> Estimate:
+    """Validate, fit, infer and check (see :func:`synthetic_control`)."""
     method = check_option("method", method, SynthMethod)
     inference = check_option("inference", inference, SynthInference)
     if inference not in ALLOWED_INFERENCE[method]:
@@ -351,7 +397,7 @@ def _by_period(
 
 def _checks(panel: SynthData, main: Result, donors: np.ndarray, method: str) -> list[Check]:
     Y = panel.Y
-    fit_check, _ = ck_checks.pre_fit(main, Y)
+    fit_check, _ = ck_checks.pre_fit(main, Y, donors)
     top = max(main.cohorts, key=lambda c: float(np.max(c.fit.weights)))
     label = panel.unit_label(int(donors[int(np.argmax(top.fit.weights))]))
     return [

@@ -8,21 +8,25 @@ from causal_kit.core.estimate import Check
 from causal_kit.design.synth.engine import Result
 from causal_kit.design.synth.inference import Draws
 
-PRE_FIT_MAX = 0.5  # pre-launch RMSPE over the treated path's pre-launch standard deviation
+PRE_FIT_MAX = 0.25  # pre-launch RMSPE over the spread of the outcome across donors and periods
 MIN_EFFECTIVE_DONORS = 2.0  # 1 / Σ w² below this: the synthetic twin is essentially one donor
 OUTSIDE_RANGE_MAX = 0.1  # share of pre-launch periods the treated path may leave the donors' range
 LOO_MAX_SHIFT = 0.5  # largest leave-one-donor-out change, as a share of |estimate| (or one SE)
 PLACEBO_TIME_MAX_RATIO = 3.0  # post/pre RMSPE ratio at which a fake launch date "finds" an effect
 
 
-def pre_fit(result: Result, Y: np.ndarray) -> tuple[Check, float]:
-    """Pre-launch RMSPE relative to the scale of the treated pre-launch outcome."""
+def pre_fit(result: Result, Y: np.ndarray, donors: np.ndarray) -> tuple[Check, float]:
+    """Pre-launch RMSPE relative to the outcome's scale.
+
+    The scale is the standard deviation of the outcome over the donors and pre-launch periods
+    (how different units and periods are), or the mean absolute outcome if that is zero.
+    """
     worst, worst_rel = None, -1.0
     for c in result.cohorts:
-        y = Y[c.rows].mean(axis=0)[: c.start]
-        scale = float(np.std(y, ddof=1)) if y.size > 1 else 0.0
+        pool = Y[donors, : c.start]
+        scale = float(np.std(pool, ddof=1))
         if scale <= 0:
-            scale = float(np.mean(np.abs(y))) or 1.0
+            scale = float(np.mean(np.abs(pool))) or 1.0
         rel = c.fit.pre_rmspe / scale
         if rel > worst_rel:
             worst, worst_rel = c, rel
@@ -30,8 +34,8 @@ def pre_fit(result: Result, Y: np.ndarray) -> tuple[Check, float]:
     rmspe = result.pre_rmspe
     passed = worst_rel <= PRE_FIT_MAX
     msg = (
-        f"Pre-launch RMSPE is {rmspe:.4g}, {worst_rel:.0%} of the treated outcome's pre-launch "
-        "standard deviation"
+        f"Pre-launch RMSPE is {rmspe:.4g}, {worst_rel:.0%} of the outcome's spread across donors "
+        "and pre-launch periods"
     )
     msg += (
         "; the synthetic path tracks the treated unit before launch."

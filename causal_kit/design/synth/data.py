@@ -138,7 +138,7 @@ def load_panel(
     pre = Y[np.concatenate([donors, first.units]), : first.start]
     if np.ptp(pre) == 0.0:
         raise DataError(
-            f"outcome {outcome!r} is constant ({pre.flat[0]!r}) for every {unit} over the "
+            f"outcome {outcome!r} is constant ({float(pre.flat[0])!r}) for every {unit} over the "
             f"pre-launch periods {panel.time_label(0)!r}…{panel.time_label(first.start - 1)!r}; "
             "there is nothing to match. Check the outcome column."
         )

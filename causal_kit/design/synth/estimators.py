@@ -206,17 +206,23 @@ def choose_lambda(B: np.ndarray, x: np.ndarray) -> tuple[float, dict[str, Any]]:
     T0 = B.shape[0]
     lambdas = ridge_lambdas(B)
     G, c = B.T @ B, B.T @ x
+    # One eigendecomposition of BᵀB serves every fold and penalty: dropping period i is a rank-one
+    # downdate, handled by Sherman–Morrison. With M = BᵀB + λI, the held-out correction
+    # b_iᵀ(M − b_i b_iᵀ)⁻¹ B₋ᵢᵀ r equals α / (1 − β), α = b_iᵀM⁻¹B₋ᵢᵀr, β = b_iᵀM⁻¹b_i.
+    s2, V = np.linalg.eigh(G)
+    s2 = np.clip(s2, 0.0, None)
+    inv = 1.0 / (s2[:, None] + lambdas[None, :])  # (J, L)
     errors = np.empty((T0 - 1, lambdas.size))
     for i in range(T0 - 1):
         bi = B[i]
-        keep = np.arange(T0) != i
-        Bt, xt = B[keep], x[keep]
         w = simplex_qp(G - np.outer(bi, bi), c - bi * x[i])
-        r = xt - Bt @ w
-        s, U = np.linalg.eigh(Bt @ Bt.T)
-        p = U.T @ r
-        q = U.T @ (Bt @ bi)
-        corr = (p * q) @ (1.0 / (s[:, None] + lambdas[None, :]))
+        r = x - B @ w
+        r[i] = 0.0
+        b_hat = V.T @ bi
+        z_hat = V.T @ (B.T @ r)
+        alpha = (b_hat * z_hat) @ inv
+        beta = (b_hat * b_hat) @ inv
+        corr = alpha / (1.0 - beta)
         errors[i] = (x[i] - bi @ w - corr) ** 2
     means = errors.mean(axis=0)
     ses = errors.std(axis=0, ddof=1) / np.sqrt(T0 - 1)
@@ -299,7 +305,7 @@ def fit_sdid(
         A = pre.T - pre.T.mean(axis=0)
         b = y1[:T0] - y1[:T0].mean()
         qp_omega = (A.T @ A, A.T @ b)
-    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2)
+    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=np.arange(J))
     Al = pre - pre.mean(axis=0)
     bl = post.mean(axis=1)
     bl = bl - bl.mean()

@@ -29,6 +29,7 @@ def simplex_qp(
     *,
     tol: float = 1e-11,
     max_iter: int | None = None,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     """Minimise ``½ wᵀ(G + ridge·I)w − cᵀw`` over the probability simplex.
 
@@ -44,6 +45,9 @@ def simplex_qp(
         Relative tolerance on the optimality conditions.
     max_iter
         Cap on active-set changes (default ``20 n + 100``).
+    start
+        Indices of the weights to start free (a warm start, e.g. all of them for a
+        ridge-regularised problem whose solution is dense). Default: the best single donor.
 
     Returns
     -------
@@ -62,20 +66,28 @@ def simplex_qp(
     scale = max(float(np.max(np.abs(diag))), float(np.max(np.abs(c))), 1e-300)
     rho = float(ridge) + _RIDGE_FLOOR * scale
     max_iter = 20 * n + 100 if max_iter is None else max_iter
-    start = int(np.argmin(0.5 * (diag + rho) - c))
-    free = [start]
     w = np.zeros(n)
-    w[start] = 1.0
+    if start is None or len(start) == 0:
+        first = int(np.argmin(0.5 * (diag + rho) - c))
+        free = [first]
+        w[first] = 1.0
+        pending = False
+    else:
+        free = sorted({int(k) for k in start})
+        w[free] = 1.0 / len(free)
+        pending = True
     thresh = tol * scale
     for _ in range(max_iter):
-        grad = G @ w + rho * w - c
-        level = float(np.mean(grad[free]))
-        reduced = grad - level
-        reduced[free] = 0.0
-        j = int(np.argmin(reduced))
-        if reduced[j] >= -thresh:
-            return _clean(w)
-        free.append(j)
+        if not pending:
+            grad = G @ w + rho * w - c
+            level = float(np.mean(grad[free]))
+            reduced = grad - level
+            reduced[free] = 0.0
+            j = int(np.argmin(reduced))
+            if reduced[j] >= -thresh:
+                return _clean(w)
+            free.append(j)
+        pending = False
         # Inner loop: move to the equality-constrained optimum on the free set, dropping weights
         # that would turn negative on the way.
         for _inner in range(n + 1):
