@@ -116,6 +116,10 @@ def test_grains_agree_and_partial_periods_are_dropped(sim: ck.Simulation) -> Non
     by_month = day[day["month"].isin(month["month"])].groupby(["region", "month"])[metrics].sum()
     pd.testing.assert_frame_equal(by_month.reset_index(), month[["region", "month", *metrics]],
                                   check_dtype=False)  # fmt: skip
+    lazy = pl.scan_parquet(f"{sim.events}/*.parquet")
+    for grain, ref in (("day", day), ("month", month)):
+        other = ck.build_panel(lazy, time=grain, metrics=metrics)  # the same rules in polars
+        pd.testing.assert_frame_equal(other, ref[other.columns], check_exact=False, rtol=1e-10)
     clipped = ck.build_panel(sim.events, metrics=metrics, start="2026-01-07", end="2026-02-01")
     assert list(clipped["week"].drop_duplicates().dt.strftime("%m-%d")) == ["01-12", "01-19",
                                                                             "01-26"]  # fmt: skip
