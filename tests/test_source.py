@@ -79,13 +79,18 @@ def test_users_meet_the_events_in_one_engine() -> None:
         frame = align(users, src)
         joined = src.frame.join(frame, on="user_id", how="inner").collect()
         assert len(joined) == len(ev)
-    foreign = ck.open_events(duckdb.connect().from_df(ev))
-    with pytest.raises(ck.SpecificationError, match="relation of that same connection"):
-        align(users, foreign)
+    # a relation of the caller's own connection: users are copied into that connection
+    foreign = ck.open_events(duckdb.connect().from_df(ev).filter("user_id > 0"))
+    joined = foreign.frame.join(align(users, foreign), on="user_id", how="inner").collect()
+    assert len(joined) == len(ev)
     con = duckdb.connect()
     ok = ck.build_panel(con.from_df(ev), metrics=["d1_retention"], users=con.from_df(users),
                         end="2026-01-12")  # fmt: skip
     assert ok["d1_retention"].tolist() == [0.5, 1.0]
+    # a slice of an opened source (a narwhals frame over a relation) still meets local users
+    part = ck.open_events(ev).frame.filter(nw.col("region") == "a")
+    sliced = ck.build_panel(part, metrics=["d1_retention"], users=users, end="2026-01-12")
+    assert sliced["d1_retention"].tolist() == [0.5]
 
 
 def test_dates_from_timestamps_or_text() -> None:

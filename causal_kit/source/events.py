@@ -133,13 +133,7 @@ def align(data: Any, like: EventSource, *, what: str = "users") -> nw.LazyFrame[
     if like.backend == "duckdb":
         con = like.connection
         if con is None:
-            if isinstance(data, duckdb.DuckDBPyRelation):
-                return nw.from_native(data)
-            raise SpecificationError(
-                f"the events are a DuckDB relation of your own connection, so {what} must be a "
-                f"relation of that same connection (e.g. con.from_df({what})), or pass the events "
-                "as a path or a frame instead."
-            )
+            return nw.from_native(_into_relation_connection(data, like, what))
         if isinstance(data, duckdb.DuckDBPyRelation):
             data = data.to_arrow_table()
         other = open_events(data, connection=con, what=what)
@@ -161,6 +155,26 @@ def align(data: Any, like: EventSource, *, what: str = "users") -> nw.LazyFrame[
             f"got {other.description}."
         )
     return other.frame
+
+
+def _into_relation_connection(data: Any, like: EventSource, what: str) -> Any:
+    """Copy a (small) table into the DuckDB connection of ``like``'s relation.
+
+    DuckDB does not expose a relation's connection, but a query run from the relation executes
+    in it, and DuckDB resolves an unknown table name to the Python object of that name in the
+    calling scope (its replacement scan). The table is read once, as Arrow.
+    """
+    base = nw.to_native(like.frame)
+    source = open_events(data, what=what).frame
+    _ck_table = source.collect().to_arrow()  # read by DuckDB by its name below
+    try:
+        rel = base.query("_ck_base", "SELECT * FROM _ck_table")
+    except duckdb.Error as exc:
+        raise SpecificationError(
+            f"{what} could not be brought into the DuckDB connection of the events ({exc}); "
+            f"pass {what} as a relation of that connection (e.g. con.from_df({what}))."
+        ) from exc
+    return rel.set_alias(f"_ck_{what}_{id(rel)}")
 
 
 def _wrap(native: Any, backend: str, description: str,
