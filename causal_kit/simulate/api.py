@@ -132,6 +132,19 @@ def simulate(
     ------
     SpecificationError
         For an unknown scenario or sizes that cannot support the launch.
+
+    Notes
+    -----
+    Files under ``out_dir``: ``events/part-*.parquet`` (see :func:`read_events_schema`),
+    ``users.parquet``, ``launch.json`` (:meth:`Launch.to_dict`), ``truth_panel.parquet`` (region,
+    week, treated, metric, observed, no_v2[, all_v2], effect) and ``truth.json`` with keys
+    ``scenario, seed, n_users, n_days, start_date, end_date, n_events, launch, params``
+    (``constants`` and per-region ``regions``), ``grain``, ``treated_rule``, ``att`` (metric ->
+    ``effect, with_v2, without_v2, n_cells``: the mean over treated region-weeks of the metric
+    with v2 minus without, on the same users), ``event_time`` (metric -> list of ``event_week,
+    effect, n_units``) and ``gate`` (score gate only: ``effect_at_cutoff`` per user outcome such
+    as ``revenue_30d`` and ``retained_d30``, with ``window_days``, ``lookback_days``,
+    ``n_users``, ``observed_mean``; else ``null``).
     """
     check_option("scenario", scenario, Scenario)
     n_users, n_days, seed, chunk_users = _checked_sizes(n_users, n_days, seed, chunk_users)

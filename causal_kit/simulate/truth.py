@@ -210,6 +210,7 @@ class TruthAccumulator:
             "n_users": self.n_eligible,
             "effect_at_cutoff": at_cutoff,
             "effect_above_cutoff_band": above,
+            "band": GATE_BAND,
             "observed_mean": {
                 _gate_name(o): self.observed_sums[f"{o}_observed"] / n for o in GATE_OUTCOMES
             },
