@@ -17,14 +17,16 @@ from causal_kit.core.errors import DataError
 from causal_kit.design.rdd._fit import FitOptions
 from causal_kit.design.rdd._locpoly import (
     SQRT_EPS,
+    cached_nn,
     hc_residuals,
     inv_sym,
     kernel_weights,
     n_distinct,
-    nn_residuals,
+    poly_moments,
     quad_variance,
     vander,
     window,
+    wsum,
 )
 from causal_kit.design.rdd._sample import Sample
 
@@ -46,12 +48,17 @@ class Bandwidths:
 
 @dataclass
 class _SideData:
-    x: np.ndarray
-    d: np.ndarray
+    x: np.ndarray  # standardised running variable
+    d: np.ndarray  # columns used, outcome standardised
     cl: np.ndarray | None
     left: bool
     n_lead: int
     n_covs: int
+    x_raw: np.ndarray  # the sample's running variable and columns, for the shared
+    d_raw: np.ndarray  # nearest-neighbour residuals (the same neighbours in either unit)
+    keep: list[int]
+    col_scale: np.ndarray
+    cache: dict
 
 
 def _type2_quantile(x: np.ndarray, prob: float) -> float:
@@ -64,11 +71,13 @@ def _type2_quantile(x: np.ndarray, prob: float) -> float:
 
 
 def _residuals(
-    xs: np.ndarray, ds: np.ndarray, cl: np.ndarray | None, r: np.ndarray, rw: np.ndarray,
-    inv_g: np.ndarray, beta_s: np.ndarray, opt: FitOptions,
+    sd: _SideData, sl: slice, ds: np.ndarray, cl: np.ndarray | None, r: np.ndarray,
+    rw: np.ndarray, inv_g: np.ndarray, beta_s: np.ndarray, opt: FitOptions,
 ) -> np.ndarray:
     if opt.vce == "nn" and cl is None:
-        return nn_residuals(xs, ds, opt.nnmatch)
+        key = ("left" if sd.left else "right", sl.start, sl.stop, opt.nnmatch)
+        full = cached_nn(sd.cache, key, sd.x_raw[sl], sd.d_raw[sl], opt.nnmatch)
+        return full[:, sd.keep] * sd.col_scale
     vce = "plain" if cl is not None else opt.vce
     hii = np.einsum("ij,ij->i", r @ inv_g, rw) if vce in ("hc2", "hc3") else None
     return hc_residuals(ds, r @ beta_s, vce, r.shape[1], hii)
@@ -136,10 +145,10 @@ class _Pilots:
         zwd = (ds * w[:, None]).T @ ds if sd.n_covs else None
         s = _select_vector(beta_s, u_mat, zwd, inv_g, sd, nu, h_v)
         cl = None if sd.cl is None else sd.cl[sl]
-        res = _residuals(xs, ds, cl, r, rw, inv_g, beta_s, opt)
+        res = _residuals(sd, sl, ds, cl, r, rw, inv_g, beta_s, opt)
         v_s = quad_variance(rw @ inv_g[:, nu], res @ s, cl, o + 1)
         v_v = v_s / h_v ** (2 * nu)
-        b_const = float((inv_g @ (rw.T @ u ** (o + 1)))[nu])
+        b_const = float((inv_g @ wsum(u ** (o + 1), rw))[nu])
         out = (v_v, b_const, s)
         self.cache[key] = out
         return out
@@ -166,32 +175,17 @@ class _Pilots:
             inv_g = inv_sym(rw.T @ r)
             beta_s = inv_g @ (rw.T @ ds)
             cl = None if sd.cl is None else sd.cl[sl]
-            res = _residuals(xs, ds, cl, r, rw, inv_g, beta_s, opt)
+            res = _residuals(sd, sl, ds, cl, r, rw, inv_g, beta_s, opt)
             v_b = quad_variance(rw @ inv_g[:, -1], res @ s, cl, o_b + 1) / h_b ** (2 * o_b)
             bw_reg = 3 * b_const**2 * v_b
         else:
-            inv_g, rwd = _moments(u, w, ds, o_b)
+            inv_g, rwd = poly_moments(u, w, ds, o_b)
             beta_s = inv_g @ rwd
         beta_top = beta_s[-1, :] / h_b**o_b
         bias = math.sqrt(2 * (o + 1 - nu)) * b_const * float(s @ beta_top)
         var = (2 * nu + 1) * self.h_v ** (2 * nu + 1) * v_v
         reg = scale * (2 * (o + 1 - nu)) * bw_reg
         return var, bias, reg, 1 / (2 * o + 3)
-
-
-def _moments(u: np.ndarray, w: np.ndarray, d: np.ndarray, order: int) -> tuple[np.ndarray, ...]:
-    """Inverse Gram matrix and ``R'WD`` from power sums, without building the basis."""
-    pw = w.copy()
-    mom = np.empty(2 * order + 1)
-    rwd = np.empty((order + 1, d.shape[1]))
-    for m in range(2 * order + 1):
-        mom[m] = pw.sum()
-        if m <= order:
-            rwd[m] = pw @ d
-        if m < 2 * order:
-            pw *= u
-    gram = np.array([[mom[i + j] for j in range(order + 1)] for i in range(order + 1)])
-    return inv_sym(gram), rwd
 
 
 def _ratio(num: float, den: float, rate: float) -> float:
@@ -239,7 +233,7 @@ def select(
     for x, d, cl, is_left in ((sample.xl, sample.dl, sample.cl, True),
                               (sample.xr, sample.dr, sample.cr, False)):
         sides.append(_SideData(x / x_sd, d[:, keep] * scale_cols, cl, is_left, lead,
-                               sample.n_covs))
+                               sample.n_covs, x, d, keep, scale_cols, sample.nn_cache))
     m_l, m_r = sample.distinct
     range_l = abs(float(sample.xl[0])) / x_sd
     range_r = abs(float(sample.xr[-1])) / x_sd

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from causal_kit.design.rdd._locpoly import inv_sym, vander
+from causal_kit.design.rdd._locpoly import horner, poly_moments
 
 MAX_BINS = 500
 PLOT_ORDER = 4
@@ -23,8 +23,8 @@ CURVE_POINTS = 100
 
 def _global_fit(x: np.ndarray, y: np.ndarray, order: int, scale: float) -> np.ndarray:
     """Unweighted polynomial coefficients of ``y`` on ``x / scale``."""
-    r = vander(x / scale, order)
-    return inv_sym(r.T @ r) @ (r.T @ y)
+    inv_g, rwd = poly_moments(x / scale, None, y, order)
+    return inv_g @ rwd
 
 
 def _n_bins(x: np.ndarray, y: np.ndarray, span: float, n_total: int, mass: bool) -> int:
@@ -37,9 +37,8 @@ def _n_bins(x: np.ndarray, y: np.ndarray, span: float, n_total: int, mass: bool)
         scale = span
         b1 = _global_fit(x, y, PLOT_ORDER, scale)
         b2 = _global_fit(x, y * y, PLOT_ORDER, scale)
-        mid = (x[1:] + x[:-1]) / 2
-        rm = vander(mid / scale, PLOT_ORDER)
-        s2 = rm @ b2 - (rm @ b1) ** 2
+        mid = (x[1:] + x[:-1]) / (2 * scale)
+        s2 = horner(b2, mid) - horner(b1, mid) ** 2
         s2 = np.where(s2 < 0, var_y, s2)
         v = float(np.sum(dx * s2)) / span
     else:
@@ -100,5 +99,5 @@ def rd_bins(
         grid = np.linspace(x[0], 0.0, CURVE_POINTS) if side == "left" else np.linspace(
             0.0, x[-1], CURVE_POINTS)
         curves.append(pd.DataFrame({"side": side, "x": grid,
-                                    "fit": vander(grid / span, PLOT_ORDER) @ coef}))
+                                    "fit": horner(coef, grid / span)}))
     return bins, pd.concat(curves, ignore_index=True)

@@ -194,20 +194,22 @@ def prepare(
     if codes is not None:
         ok &= codes >= 0
     dropped = int(len(x) - ok.sum())
-    if (~has_x).any() or dropped:
+    if dropped:
         warnings.warn(
             f"Dropped {dropped} of {len(x)} rows with missing values "
             f"({int((~has_x).sum())} missing {running!r}); the density test uses every row "
             "with a running value.", CausalKitWarning, stacklevel=3,
         )
-    x_density = np.sort(x[has_x] - c)
-    xs = x[ok] - c
+    idx = np.flatnonzero(ok) if dropped else None
+    xs = x - c if idx is None else x[idx] - c
     order = np.argsort(xs)
     xs = xs[order]
-    d = d[ok][order]
-    codes_s = None if codes is None else codes[ok][order]
+    idx = order if idx is None else idx[order]
+    d = d[idx]
+    codes_s = None if codes is None else codes[idx]
+    x_density = xs if not dropped else np.sort(x[has_x] - c)
     bf = _encode(frame, bal, "balance covariate", drop_first=False)
-    bal_arr = {n: bf[n].to_numpy(dtype=float)[ok][order] for n in bf.columns}
+    bal_arr = {n: bf[n].to_numpy(dtype=float)[idx] for n in bf.columns}
     _check_range(xs, cutoff, running)
     lo, hi = int(np.searchsorted(xs, -donut, side="right")), int(
         np.searchsorted(xs, donut, side="left"))

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import stats
 
-from causal_kit.design.rdd._locpoly import inv_sym, vander
+from causal_kit.design.rdd._locpoly import inv_sym, vander, wsum
 
 _CB = [25884.444444494150957, 3430865.4551236177795, 845007948.04262602329,
        330631733667.03808594, 187774809656037.3125, 145729502641999264,
@@ -102,29 +102,35 @@ def _side_fit(
     xp = vander(u, p)
     xpw = xp * w[:, None]
     s_inv = inv_sym(xpw.T @ xp)
-    coef = (s_inv @ (xpw.T @ ecdf.y[lo:hi])) / h ** np.arange(p + 1)
+    coef = (s_inv @ wsum(ecdf.y[lo:hi], xpw)) / h ** np.arange(p + 1)
     return coef, xpw, s_inv
 
 
-def _jackknife_rows(ecdf: _Ecdf, lo: int, hi: int, xpw: np.ndarray) -> np.ndarray:
-    """Return rddensity's jackknife scores: for each row, the sum of ``X_p W`` over later rows."""
-    tail = np.cumsum(xpw[::-1], axis=0)[::-1]
-    later = np.vstack([tail[1:], np.zeros((1, xpw.shape[1]))]) / (ecdf.n - 1)
+def _later_sums(ecdf: _Ecdf, lo: int, hi: int, v: np.ndarray) -> np.ndarray:
+    """Return rddensity's jackknife scores projected on one direction.
+
+    For each row, the sum of ``v`` over later rows (rows after its first tie when there are
+    mass points), divided by ``n - 1``.
+    """
+    rev = np.cumsum(v[::-1])
+    later = np.empty_like(v)
+    later[-1] = 0.0
+    later[:-1] = rev[-2::-1]
     if ecdf.mass:
         xs = ecdf.x[lo:hi]
         new = np.empty(len(xs), dtype=bool)
         new[0] = True
         np.not_equal(xs[1:], xs[:-1], out=new[1:])
         first = np.flatnonzero(new)
-        freq = np.diff(np.append(first, len(xs)))
-        later = np.repeat(later[first], freq, axis=0)
-    return later
+        later = np.repeat(later[first], np.diff(np.append(first, len(xs))))
+    return later / (ecdf.n - 1)
 
 
 def _fv(ecdf: _Ecdf, hl: float, hr: float, p: int, s: int, kernel: str) -> dict[str, np.ndarray]:
     """Densities (and the order-``s`` coefficients) each side with jackknife variances.
 
-    Rows of the returned arrays: left, right, difference, sum.
+    Rows of the returned arrays: left, right, difference, sum. The jackknife variance is
+    rddensity's ``A L'L A'`` evaluated only in the two directions that give the densities.
     """
     x = ecdf.x
     lo = int(np.searchsorted(x, -hl, side="left"))
@@ -132,21 +138,18 @@ def _fv(ecdf: _Ecdf, hl: float, hr: float, p: int, s: int, kernel: str) -> dict[
     hi = int(np.searchsorted(x, hr, side="right"))
     coef_l, xpw_l, sinv_l = _side_fit(ecdf, lo, mid, 0.0, hl, p, kernel)
     coef_r, xpw_r, sinv_r = _side_fit(ecdf, mid, hi, 0.0, hr, p, kernel)
-    k = p + 1
-    xpw = np.zeros((hi - lo, 2 * k))
-    xpw[: mid - lo, :k] = xpw_l
-    xpw[mid - lo :, k:] = xpw_r
-    big_l = _jackknife_rows(ecdf, lo, hi, xpw)
-    hp_inv = np.concatenate([1 / hl ** np.arange(k), 1 / hr ** np.arange(k)])
-    s_inv = np.zeros((2 * k, 2 * k))
-    s_inv[:k, :k] = sinv_l
-    s_inv[k:, k:] = sinv_r
-    a = s_inv * hp_inv[:, None]
-    v = a @ (big_l.T @ big_l) @ a.T
-    il, ir = 1, k + 1
+    # projections of each row's X_p W on the density direction of its own side
+    v_l = np.zeros(hi - lo)
+    v_r = np.zeros(hi - lo)
+    v_l[: mid - lo] = xpw_l @ (sinv_l[1] / hl)
+    v_r[mid - lo :] = xpw_r @ (sinv_r[1] / hr)
+    a = _later_sums(ecdf, lo, hi, v_l)
+    b = _later_sums(ecdf, lo, hi, v_r)
+    vll = float(np.einsum("i,i->", a, a))
+    vrr = float(np.einsum("i,i->", b, b))
+    vlr = float(np.einsum("i,i->", a, b))
     hat = np.array([coef_l[1], coef_r[1], coef_r[1] - coef_l[1], coef_r[1] + coef_l[1]])
-    jk = np.array([v[il, il], v[ir, ir], v[il, il] + v[ir, ir] - 2 * v[il, ir],
-                   v[il, il] + v[ir, ir] + 2 * v[il, ir]])
+    jk = np.array([vll, vrr, vll + vrr - 2 * vlr, vll + vrr + 2 * vlr])
     jk = np.where(jk < 0, np.nan, jk)
     sc = np.array([coef_l[s], coef_r[s], coef_r[s] - coef_l[s], coef_r[s] + coef_l[s]])
     return {"hat": hat, "jk": jk, "s": sc, "n": np.array([mid - lo, hi - mid])}
@@ -220,7 +223,7 @@ def density_test(x: np.ndarray, p: int = 2, kernel: str = "triangular") -> Densi
 
 def density_curve(
     x: np.ndarray, h: tuple[float, float], p: int = 2, kernel: str = "triangular",
-    points: int = 15,
+    points: int = 12,
 ) -> dict[str, np.ndarray]:
     """Local polynomial density estimates on a grid each side of the cutoff, for the plot.
 
@@ -238,9 +241,8 @@ def density_curve(
             if hi - lo < p + 2:
                 continue
             coef, xpw, sinv = _side_fit(ecdf, lo, hi, e, hh, p, kernel)
-            big_l = _jackknife_rows(ecdf, lo, hi, xpw)
-            a = sinv[:, 1] / hh
-            var = float(np.sum((big_l @ a) ** 2))
+            later = _later_sums(ecdf, lo, hi, xpw @ (sinv[1] / hh))
+            var = float(np.einsum("i,i->", later, later))
             rows["x"].append(float(e))
             rows["density"].append(float(coef[1]))
             rows["se"].append(math.sqrt(var) if var >= 0 else float("nan"))

@@ -16,14 +16,15 @@ import numpy as np
 
 from causal_kit.core.errors import DataError
 from causal_kit.design.rdd._locpoly import (
+    cached_nn,
     hc_residuals,
     inv_sym,
     kernel_weights,
     n_distinct,
-    nn_residuals,
     quad_variance,
     vander,
     window,
+    wsum,
 )
 from causal_kit.design.rdd._sample import Sample
 
@@ -84,7 +85,7 @@ def _side(
     b: float,
     opt: FitOptions,
     left: bool,
-    name: str,
+    cache: dict,
 ) -> _Side:
     p, q = opt.p, opt.q
     sl = window(x, max(h, b), opt.kernel, left)
@@ -92,12 +93,12 @@ def _side(
     wh = kernel_weights(xs, h, opt.kernel)
     wb = kernel_weights(xs, b, opt.kernel)
     n_h, n_b = int(np.count_nonzero(wh > 0)), int(np.count_nonzero(wb > 0))
-    hs = xs[wh > 0]
-    bs = xs[wb > 0]
-    if n_distinct(hs) < p + 1 or n_distinct(bs) < q + 1:
+    m_h, m_b = n_distinct(xs[wh > 0]), n_distinct(xs[wb > 0])
+    if m_h < p + 1 or m_b < q + 1:
+        name = "below" if left else "at or above"
         raise DataError(
-            f"Only {n_distinct(hs)} distinct running-variable values {name} the cutoff within the "
-            f"bandwidth h = {h:.6g} ({n_distinct(bs)} within b = {b:.6g}); a polynomial of order "
+            f"Only {m_h} distinct running-variable values {name} the cutoff within the "
+            f"bandwidth h = {h:.6g} ({m_b} within b = {b:.6g}); a polynomial of order "
             f"p = {p} (bias order q = {q}) needs at least {p + 1} ({q + 1}). "
             "Use a wider bandwidth or a lower order."
         )
@@ -116,11 +117,12 @@ def _side(
     beta_q_s = inv_gq @ (rwq.T @ ds)
     ell_p = rwp @ inv_gp[:, 0]
     ell_bc = qq @ inv_gp[:, 0]
-    beta_bc0 = ell_bc @ ds
+    beta_bc0 = wsum(ell_bc, ds)
     scale_p = h ** -np.arange(p + 1, dtype=float)
     beta_p = beta_p_s * scale_p[:, None]
     if opt.vce == "nn" and cl is None:
-        res_h = nn_residuals(xs, ds, opt.nnmatch)
+        key = ("left" if left else "right", sl.start, sl.stop, opt.nnmatch)
+        res_h = cached_nn(cache, key, xs, ds, opt.nnmatch)
         res_b = res_h
     else:
         vce = "plain" if cl is not None else opt.vce
@@ -134,7 +136,8 @@ def _side(
     n_cl = 0 if cls is None else int(np.count_nonzero(np.bincount(cls[wh > 0])))
     return _Side(
         n_h=n_h, n_b=n_b, ell_p=ell_p, ell_bc=ell_bc, res_h=res_h, res_b=res_b,
-        beta_p=beta_p, beta_bc0=beta_bc0, u_p=u_p, zwd=(ds * wh[:, None]).T @ ds,
+        beta_p=beta_p, beta_bc0=beta_bc0, u_p=u_p,
+        zwd=(ds * wh[:, None]).T @ ds if d.shape[1] > 1 else np.zeros((1, 1)),
         inv_gp=inv_gp, cluster=cls, n_clusters=n_cl,
     )
 
@@ -165,8 +168,9 @@ def fit(
     DataError
         If a side has too few distinct running-variable values inside its window.
     """
-    left = _side(sample.xl, sample.dl, sample.cl, h[0], b[0], opt, True, "below")
-    right = _side(sample.xr, sample.dr, sample.cr, h[1], b[1], opt, False, "at or above")
+    cache = sample.nn_cache
+    left = _side(sample.xl, sample.dl, sample.cl, h[0], b[0], opt, True, cache)
+    right = _side(sample.xr, sample.dr, sample.cr, h[1], b[1], opt, False, cache)
     sides = (left, right)
     n_lead = 2 if sample.fuzzy else 1
     k = sample.dl.shape[1]

@@ -53,12 +53,47 @@ def window(x: np.ndarray, h: float, kernel: str, left: bool) -> slice:
     return slice(lo, max(lo, hi))
 
 
+def wsum(w: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Return ``w' d`` summed over observations, outside BLAS (threads contend on long vectors)."""
+    return np.einsum("i,i...->...", w, d)
+
+
 def vander(u: np.ndarray, order: int) -> np.ndarray:
     """Return the basis ``[1, u, u**2, ..., u**order]`` as an ``(n, order + 1)`` array."""
     out = np.empty((len(u), order + 1))
     out[:, 0] = 1.0
     for j in range(1, order + 1):
         np.multiply(out[:, j - 1], u, out=out[:, j])
+    return out
+
+
+def poly_moments(
+    u: np.ndarray, w: np.ndarray | None, d: np.ndarray, order: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse Gram matrix and ``R'WD`` of the basis ``[1, u, ..., u**order]`` from power sums.
+
+    The same numbers as building the basis, in memory proportional to ``n`` (for fits on a whole
+    side of the cutoff). ``w=None`` means unit weights.
+    """
+    pw = np.ones_like(u) if w is None else w.copy()
+    mom = np.empty(2 * order + 1)
+    rwd = np.empty((order + 1, *d.shape[1:]))
+    for m in range(2 * order + 1):
+        mom[m] = pw.sum()
+        if m <= order:
+            rwd[m] = wsum(pw, d)
+        if m < 2 * order:
+            pw *= u
+    gram = np.array([[mom[i + j] for j in range(order + 1)] for i in range(order + 1)])
+    return inv_sym(gram), rwd
+
+
+def horner(coef: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Evaluate ``sum_j coef[j] u**j``."""
+    out = np.full_like(u, coef[-1], dtype=float)
+    for c in coef[-2::-1]:
+        out *= u
+        out += c
     return out
 
 
@@ -83,8 +118,9 @@ def nn_residuals(x: np.ndarray, d: np.ndarray, matches: int) -> np.ndarray:
     """Nearest-neighbour residuals of every column of ``d`` (rdrobust's ``vce="nn"``).
 
     Each observation is compared with the mean of its at-least-``matches`` nearest neighbours in
-    the running variable (ties always enter together); the residual is scaled by
-    ``sqrt(J / (J + 1))`` where ``J`` is the number of neighbours.
+    the running variable (ties always enter together, equidistant neighbours on both sides
+    too); the residual is scaled by ``sqrt(J / (J + 1))`` where ``J`` is the number of
+    neighbours.
 
     Parameters
     ----------
@@ -96,51 +132,70 @@ def nn_residuals(x: np.ndarray, d: np.ndarray, matches: int) -> np.ndarray:
         Minimum number of neighbours.
     """
     n = len(x)
-    out = np.zeros_like(d, dtype=float)
     if n < 2:
-        return out
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(x[1:], x[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    ng = len(starts)
-    ends = np.append(starts[1:], n)
-    counts = ends - starts
-    gx = x[starts]
+        return np.zeros_like(d, dtype=float)
+    new = x[1:] != x[:-1]
+    ties = not bool(new.all())
+    if ties:
+        starts = np.flatnonzero(np.concatenate([[True], new]))
+        counts = np.diff(np.append(starts, n))
+        gx = x[starts]
+    else:
+        gx = x
+    ng = len(gx)
     cap = min(matches, n - 1)
-    lo = np.arange(ng)
+    pad = cap + 1
+    gxp = np.concatenate([np.full(pad, -np.inf), gx, np.full(pad, np.inf)])
+    lo = np.arange(pad, pad + ng)
     hi = lo.copy()
-    cnt = counts - 1
-    active = cnt < cap
-    while active.any():
-        idx = np.flatnonzero(active)
-        l_, h_ = lo[idx], hi[idx]
-        no_left = l_ == 0
-        no_right = h_ == ng - 1
-        dl = np.where(no_left, np.inf, gx[idx] - gx[np.maximum(l_ - 1, 0)])
-        dr = np.where(no_right, np.inf, gx[np.minimum(h_ + 1, ng - 1)] - gx[idx])
-        both_open = ~no_left & ~no_right
-        tol = np.where(both_open, np.maximum(dl, dr) * SQRT_EPS, 0.0)
-        go_right = no_left | (both_open & (dl - dr > tol))
-        go_left = (no_right & ~no_left) | (both_open & (dr - dl > tol))
-        tie = both_open & ~go_right & ~go_left
-        step_r = go_right | tie
-        step_l = go_left | tie
-        new_h = np.where(step_r, h_ + 1, h_)
-        new_l = np.where(step_l, l_ - 1, l_)
-        add = np.where(step_r, counts[np.minimum(new_h, ng - 1)], 0) + np.where(
-            step_l, counts[np.maximum(new_l, 0)], 0
-        )
-        hi[idx] = new_h
-        lo[idx] = new_l
-        cnt[idx] = cnt[idx] + add
-        active[idx] = cnt[idx] < cap
+    if ties:
+        cpad = np.concatenate([np.zeros(pad, dtype=np.int64), counts, np.zeros(pad, np.int64)])
+        cnt = counts - 1
+    else:
+        cnt = np.zeros(ng, dtype=np.int64)
+    for _ in range(cap):
+        active = cnt < cap
+        if not active.any():
+            break
+        dl = gx - gxp[lo - 1]
+        dr = gxp[hi + 1] - gx
+        tol = np.minimum(np.maximum(dl, dr), 1e300) * SQRT_EPS
+        with np.errstate(invalid="ignore"):
+            go_r = (dl - dr) > tol
+            go_l = (dr - dl) > tol
+        tie = ~(go_r | go_l)
+        step_r = active & (go_r | tie)
+        step_l = active & (go_l | tie)
+        hi += step_r
+        lo -= step_l
+        if ties:
+            cnt += step_r * cpad[hi] + step_l * cpad[lo]
+        else:
+            cnt += step_r
+            cnt += step_l
     centred = d - d.mean(axis=0)
-    csum = np.vstack([np.zeros((1, d.shape[1])), np.cumsum(centred, axis=0)])
-    gsum = csum[ends[hi]] - csum[starts[lo]]
-    group = np.repeat(np.arange(ng), counts)
-    j = cnt[group].astype(float)[:, None]
-    out = np.sqrt(j / (j + 1)) * (centred - (gsum[group] - centred) / j)
+    csum = np.empty((n + 1, d.shape[1]))
+    csum[0] = 0.0
+    np.cumsum(centred, axis=0, out=csum[1:])
+    lo -= pad
+    hi -= pad
+    if ties:
+        gsum = csum[starts[hi] + counts[hi]] - csum[starts[lo]]
+        gsum = np.repeat(gsum, counts, axis=0)
+        j = np.repeat(cnt, counts).astype(float)[:, None]
+    else:
+        gsum = csum[hi + 1] - csum[lo]
+        j = cnt.astype(float)[:, None]
+    return np.sqrt(j / (j + 1)) * (centred - (gsum - centred) / j)
+
+
+def cached_nn(
+    cache: dict, key: tuple, x: np.ndarray, d: np.ndarray, matches: int
+) -> np.ndarray:
+    """Nearest-neighbour residuals of a window, computed once per window and column set."""
+    if key not in cache:
+        cache[key] = nn_residuals(x, d, matches)
+    out: np.ndarray = cache[key]
     return out
 
 
@@ -179,7 +234,7 @@ def quad_variance(
     """
     z = influence * resid
     if cluster is None:
-        return float(z @ z)
+        return float(np.einsum("i,i->", z, z))
     sums = np.bincount(cluster, weights=z)
     g = int(np.count_nonzero(np.bincount(cluster)))
     n = len(z)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,9 @@ class Sample:
         Whether column 1 is a take-up column.
     n_covs
         Number of covariate columns at the end.
+    nn_cache
+        Nearest-neighbour residuals already computed, by side and window (they depend only on
+        the window's observations, so the bandwidth search and the fit share them).
     """
 
     xl: np.ndarray
@@ -35,6 +38,7 @@ class Sample:
     cr: np.ndarray | None
     fuzzy: bool = False
     n_covs: int = 0
+    nn_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_left(self) -> int:

@@ -28,6 +28,7 @@ from causal_kit.design.rdd._engine import Run, robust, run
 from causal_kit.design.rdd._fit import FitOptions, RdFit
 
 SENSITIVITY = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+MIN_CLUSTERS = 10  # per side inside the bandwidth, below which clustered SEs are unreliable
 
 
 def rdd(
@@ -169,6 +170,12 @@ def rdd(
         _check_takeup(sample, treatment)
     main = run(sample, opt, method, h, b)
     f = main.fit
+    if f.n_clusters is not None and min(f.n_clusters) < MIN_CLUSTERS:
+        warnings.warn(
+            f"Only {f.n_clusters[0]} (below) and {f.n_clusters[1]} (at or above) clusters of "
+            f"{cluster!r} fall inside the bandwidth; cluster-robust standard errors are "
+            f"unreliable with fewer than {MIN_CLUSTERS} a side.", CausalKitWarning, stacklevel=2,
+        )
     sign = -1.0 if treated_side == "below" and not sample.fuzzy else 1.0
     fs_sign = -1.0 if treated_side == "below" else 1.0
     _, p_rb, lo, hi = robust(f, level)
@@ -405,9 +412,9 @@ def _run_checks(
     details["placebo_cutoffs"] = plac
     out.append(ck_checks.placebo_check(plac, alpha))
     if prep.time_origin is not None:
-        sc = ck_checks.serial_correlation(s, f, alpha)
+        sc = ck_checks.serial_correlation(s, alpha)
         if sc is None:
-            skipped["serial_correlation"] = "fewer than 8 days inside the bandwidth on each side"
+            skipped["serial_correlation"] = "fewer than 10 days on each side"
         else:
             out.append(sc)
         out.append(ck_checks.trend_check(s, opt, sel, f, (ci[0], ci[1]), sign))
