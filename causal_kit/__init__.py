@@ -1,4 +1,4 @@
-"""causal_kit: did this launch move retention and revenue, by how much, and what is it worth?
+"""causal_kit: whether a launch moved retention and revenue, by how much, and what it is worth.
 
 Data flows one way: source → metrics → design → business → presentation.
 """
@@ -8,6 +8,7 @@ from causal_kit.business import (
     CostPerOutcomeValue,
     Decision,
     Impact,
+    LaunchAnalysis,
     PerUserValue,
     RetentionValue,
     RunningCost,
@@ -15,6 +16,7 @@ from causal_kit.business import (
     Segments,
     Triangulation,
     ValueModel,
+    analyze_launch,
     build_summary,
     by_segment,
     cascade,
@@ -33,11 +35,12 @@ from causal_kit.core.errors import (
     SpecificationError,
 )
 from causal_kit.core.estimate import Check, Estimate
-from causal_kit.core.launch import Launch, SuccessCriteria
+from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
+from causal_kit.presentation import Report, run_report
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
 
@@ -55,8 +58,10 @@ __all__ = [
     "EventSource",
     "Impact",
     "Launch",
+    "LaunchAnalysis",
     "Metric",
     "PerUserValue",
+    "Report",
     "ReportError",
     "RetentionValue",
     "RunningCost",
@@ -67,6 +72,7 @@ __all__ = [
     "SuccessCriteria",
     "Triangulation",
     "ValueModel",
+    "analyze_launch",
     "build_panel",
     "build_summary",
     "by_segment",
@@ -74,10 +80,12 @@ __all__ = [
     "decide",
     "did",
     "list_metrics",
+    "load_launch",
     "load_simulation",
     "make_demo",
     "open_events",
     "rdd",
+    "run_report",
     "scorecard",
     "simulate",
     "synthetic_control",

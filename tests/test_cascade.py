@@ -140,3 +140,19 @@ def test_simulated_launch_end_to_end(tmp_path, scenario, status):
     assert first["status"] == status, c.chain
     if status == "broken":
         assert "not the model" in first["message"]
+
+
+def test_slower_model_with_better_tasks_is_a_trade_off_not_a_break():
+    c = ck.cascade({
+        "latency_ms": est(200.0, 190.0, 210.0, "latency_ms"),
+        "task_success_rate": est(0.11, 0.10, 0.12, "task_success_rate"),
+        "active_users": est(30.0, 20.0, 40.0, "active_users"),
+    })
+    first = c.links.iloc[0]
+    assert first["status"] == "trade-off"
+    assert "keep it as a guardrail" in first["message"]
+    assert c.holds and c.broken_links == []
+    # the same worsening on a task metric is not excused: only the model level trades off
+    c2 = ck.cascade({"task": est(-0.05, -0.07, -0.03, "task_success"),
+                     "engagement": est(0.02, 0.01, 0.03, "sessions_per_user")})
+    assert c2.links.iloc[0]["status"] == "no signal" and not c2.holds

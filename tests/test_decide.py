@@ -28,7 +28,8 @@ def test_ship_when_low_end_clears_minimum_and_money_pays():
                   guardrails=OK_LATENCY, annual_value=(3e6, 2e6, 4e6), yearly_cost=5e5)
     assert fired(d) == ("ship", "ship")
     assert d.inputs["roi"] == pytest.approx(2e6 / 5e5)  # low end by default
-    assert [s.answer for s in d.steps][:-1] == ["no"] * 7
+    assert [s.answer for s in d.steps][:-2] == ["no"] * 7
+    assert d.steps[-2].rule == "low_confidence" and d.steps[-2].answer == "not applied"
     assert d.guardrails[0].status == "holds"
 
 
@@ -126,7 +127,7 @@ def test_decision_renders_and_serialises():
     json.dumps(out, allow_nan=False)
     assert out["action"] == "ship" and out["rule"] == "ship"
     assert "1. roll back if" in out["rule_text"]
-    assert len(out["steps"]) == 8
+    assert len(out["steps"]) == 9
     text = str(d)
     assert "Rule that fired" in text and "min_effect" in text
     assert "<table" in d._repr_html_()
@@ -148,3 +149,17 @@ def test_decide_errors():
     with pytest.raises(ck.SpecificationError, match="guardrails_lower_is_worse"):
         ck.decide(est(3.0, 2.0, 4.0),
                   criteria=ck.SuccessCriteria(guardrails_lower_is_worse=("x",)))
+
+
+def test_low_confidence_holds_a_launch_that_would_ship():
+    args = dict(criteria=CRIT, days_since_launch=120, guardrails=OK_LATENCY,
+                annual_value=(3e6, 2e6, 4e6), yearly_cost=5e5)
+    d = ck.decide(est(3.0, 2.0, 4.0), confidence="low",
+                  confidence_reasons=("pre_trends failed: cohorts diverged before launch",), **args)
+    assert fired(d) == ("keep measuring", "low_confidence")
+    assert "confidence in the estimate is low" in d.reason and "pre_trends failed" in d.reason
+    assert d.inputs["confidence"] == "low"
+    assert fired(ck.decide(est(3.0, 2.0, 4.0), confidence="medium", **args)) == ("ship", "ship")
+    # low confidence never softens a roll back
+    harm = ck.decide(est(-3.0, -4.0, -2.0), confidence="low", **args)
+    assert fired(harm) == ("roll back", "harm")

@@ -1,5 +1,6 @@
 """Layer: business — from an estimate to money, a decision, and the evidence behind it."""
 
+from causal_kit.business.analysis import LaunchAnalysis, analyze_launch
 from causal_kit.business.cascade import Cascade, cascade
 from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide
 from causal_kit.business.scorecard import Scorecard, scorecard
@@ -27,6 +28,7 @@ __all__ = [
     "Decision",
     "GuardrailResult",
     "Impact",
+    "LaunchAnalysis",
     "PerUserValue",
     "RetentionValue",
     "RuleStep",
@@ -35,6 +37,7 @@ __all__ = [
     "Segments",
     "Triangulation",
     "ValueModel",
+    "analyze_launch",
     "build_summary",
     "by_segment",
     "cascade",

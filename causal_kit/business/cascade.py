@@ -12,7 +12,12 @@ lowest level to the highest. A link between two consecutive levels:
   workflow or UX, not the model);
 * is **reversed** when the upstream metric improved and the downstream one significantly
   worsened (a side effect);
+* is a **trade-off** when a model-level metric worsened (e.g. a larger model is slower or
+  costlier per call) while the task metric improved: the gain comes from the model's quality and
+  is paid for in that metric, which belongs among the guardrails;
 * has **no signal** when the upstream metric did not move, so the link cannot be judged.
+
+The cascade holds when every link holds or is a trade-off.
 
 The link strength is the elasticity (relative change downstream ÷ relative change upstream) when
 the pre-launch levels of both metrics are given as ``baselines``, otherwise the ratio of their
@@ -77,8 +82,8 @@ class Cascade:
         given).
     links
         One row per link: ``upstream``, ``downstream``, ``from_level``, ``to_level``,
-        ``status`` (``"holds"``, ``"broken"``, ``"reversed"``, ``"no signal"``), ``strength``,
-        ``strength_basis``, ``message``.
+        ``status`` (``"holds"``, ``"broken"``, ``"reversed"``, ``"trade-off"``,
+        ``"no signal"``), ``strength``, ``strength_basis``, ``message``.
     """
 
     levels: pd.DataFrame
@@ -86,8 +91,9 @@ class Cascade:
 
     @property
     def holds(self) -> bool:
-        """Whether every link holds."""
-        return bool(len(self.links)) and bool((self.links["status"] == "holds").all())
+        """Whether every link holds (a model-level trade-off does not break the chain)."""
+        ok = self.links["status"].isin(["holds", "trade-off"])
+        return bool(len(self.links)) and bool(ok.all())
 
     @property
     def broken_links(self) -> list[str]:
@@ -304,6 +310,13 @@ def _link(up: Any, down: Any) -> dict[str, Any]:
     elif up.moved == "improved" and down.moved == "flat":
         status = "broken"
         msg = f"{up.metric} → {down.metric} is broken: {_BROKEN[pair]}."
+    elif up.level_name == "model" and up.moved == "worsened" and down.moved == "improved":
+        status = "trade-off"
+        msg = (
+            f"{up.metric} → {down.metric} is a trade-off: {up.metric} worsened while "
+            f"{down.metric} improved, so the gain comes from the model's quality and is paid for "
+            f"in {up.metric}; keep it as a guardrail."
+        )
     elif up.moved == "improved" and down.moved == "worsened":
         status = "reversed"
         msg = (

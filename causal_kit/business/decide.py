@@ -22,7 +22,7 @@ so metrics where lower is better are handled by the same rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -43,6 +43,7 @@ RULES: tuple[tuple[str, DecisionAction, str], ...] = (
     ("below_minimum", "iterate", "the whole interval is below the minimum effect worth shipping"),
     ("money", "iterate", "ROI under the bar or yearly cost over the cost cap"),
     ("guardrail_unclear", "keep measuring", "a guardrail is unclear or was not measured"),
+    ("low_confidence", "keep measuring", "the design's own checks leave confidence low"),
     ("ship", "ship", "effect clears the minimum, money pays, guardrails hold"),
 )
 RULE_TEXT = "; ".join(f"{i}. {a} if {t}" for i, (_, a, t) in enumerate(RULES, start=1))
@@ -299,6 +300,8 @@ def decide(
     guardrails: Mapping[str, Estimate] | None = None,
     annual_value: tuple[float, float, float] | None = None,
     yearly_cost: float | None = None,
+    confidence: str | None = None,
+    confidence_reasons: Sequence[str] = (),
 ) -> Decision:
     """Recommend ship, iterate, roll back or keep measuring from pre-registered criteria.
 
@@ -323,6 +326,12 @@ def decide(
         Without it (or without ``yearly_cost``) the money test is reported as "not applied".
     yearly_cost
         Yearly cost of running the launch.
+    confidence, confidence_reasons
+        The confidence grade of the evidence (``"high"``, ``"medium"``, ``"low"``, from
+        :func:`causal_kit.scorecard`) and the reasons that lowered it. A launch that would
+        otherwise ship is held at "keep measuring" while confidence is low: a recommendation to
+        ship must not rest on a design whose assumptions failed their checks. Without it the
+        test is reported as "not applied".
 
     Returns
     -------
@@ -406,11 +415,23 @@ def decide(
              f"{money(crit.cost_cap * value_for_tests)}")
     step("guardrail_unclear", _yn(bool(unclear)),
          f"unclear or unmeasured: {unclear}" if gr else "no guardrails registered")
+    if confidence is None:
+        step("low_confidence", "not applied", "no confidence grade given")
+    else:
+        step("low_confidence", _yn(confidence == "low"),
+             f"confidence {confidence}" + (f": {len(confidence_reasons)} reason(s) lowered it"
+                                           if confidence_reasons else ""))
     step("ship", "yes", "no earlier test fired")
 
     fired = next(s for s in steps if s.answer == "yes")
     reason = _reason(fired.rule, imp_low, imp_high, m, days, crit, breached, unclear, roi, basis,
                      estimate)
+    if fired.rule == "low_confidence":
+        first = f" First: {confidence_reasons[0]}" if confidence_reasons else ""
+        reason = (
+            "Keep measuring: the effect and the money would pass, but confidence in the "
+            f"estimate is low because the design's checks failed.{first}"
+        )
     inputs: dict[str, Any] = {
         "metric": estimate.outcome,
         "method": estimate.method,
@@ -431,6 +452,7 @@ def decide(
         "roi_bar": crit.roi_bar,
         "cost_cap": crit.cost_cap,
         "guardrail_margins": dict(crit.guardrails),
+        "confidence": confidence,
     }
     if launch is not None:
         inputs["launch"] = launch.name

@@ -26,6 +26,7 @@ import pandas as pd
 
 from causal_kit.business._render import Rendered, money, number, ratio
 from causal_kit.business.decide import Decision, decide, effect_interval, resolve_criteria
+from causal_kit.business.scorecard import Scorecard
 from causal_kit.business.value import PerUserValue, RunningCost, ValueModel
 from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
@@ -255,6 +256,7 @@ def translate(
     guardrails: Mapping[str, Estimate] | None = None,
     interval: IntervalSource = "auto",
     currency: str = "$",
+    confidence: Scorecard | None = None,
 ) -> Impact:
     """Turn an estimate into money per year with its range, ROI, payback and a recommendation.
 
@@ -292,6 +294,9 @@ def translate(
         Where the money interval comes from: ``"auto"``, ``"draws"`` or ``"ci"``.
     currency
         Currency symbol for the displays.
+    confidence
+        The evidence's :class:`~causal_kit.Scorecard`; a low grade holds a launch that would
+        ship at "keep measuring" (see :func:`causal_kit.decide`).
 
     Returns
     -------
@@ -331,6 +336,8 @@ def translate(
         guardrails=guardrails,
         annual_value=(point, low, high),
         yearly_cost=yearly,
+        confidence=None if confidence is None else confidence.grade,
+        confidence_reasons=() if confidence is None else tuple(confidence.reasons),
     )
     _, e_low, e_high = effect_interval(estimate)
     return Impact(

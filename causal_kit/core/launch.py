@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,8 +17,7 @@ from causal_kit.core.errors import SpecificationError
 
 @dataclass(frozen=True)
 class SuccessCriteria:
-    """
-    Success criteria registered before the launch.
+    """Success criteria registered before the launch.
 
     Attributes
     ----------
@@ -52,8 +54,7 @@ class SuccessCriteria:
 
 @dataclass(frozen=True)
 class Launch:
-    """
-    A launch of a model or feature.
+    """A launch of a model or feature.
 
     Parameters
     ----------
@@ -141,3 +142,37 @@ class Launch:
             criteria=SuccessCriteria(**crit_spec),
             gate=spec.get("gate"),
         )
+
+
+def load_launch(path: str | os.PathLike[str], *, name: str | None = None) -> Launch:
+    """Read a launch from ``launch.json`` (or a folder holding it, or a simulator's ``truth.json``).
+
+    Parameters
+    ----------
+    path
+        A ``launch.json`` file, or a folder with ``launch.json`` or ``truth.json`` (whose
+        ``"launch"`` entry is used).
+    name
+        Replace the launch's name (e.g. with the name a report is published under).
+
+    Raises
+    ------
+    SpecificationError
+        If no launch file exists there or it is not valid JSON of the launch format.
+    """
+    where = Path(path)
+    candidates = [where] if where.is_file() else [where / "launch.json", where / "truth.json"]
+    for file in candidates:
+        if file.is_file():
+            try:
+                spec = json.loads(file.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise SpecificationError(f"{str(file)!r} is not valid JSON: {exc}") from exc
+            if file.name == "truth.json":
+                spec = spec.get("launch", {})
+            launch = Launch.from_dict(spec)
+            return replace(launch, name=name) if name else launch
+    raise SpecificationError(
+        f"no launch spec at {str(where)!r}: expected launch.json (name, unit, start, criteria) "
+        "or a simulator's truth.json there."
+    )

@@ -21,9 +21,9 @@ from typing import Any
 
 import papermill as pm
 
+from causal_kit.business.summary import validate_summary
 from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.presentation.html import notebook_to_html
-from causal_kit.presentation.provenance import fingerprint, package_versions
 
 RUNNER_PARAMETERS = ("output_dir", "run_date")
 _TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float),
@@ -177,7 +177,7 @@ def run_report(
         executed = tmp / "report.ipynb"
         _execute(path, executed, {**params, "output_dir": str(tmp.resolve()), "run_date": day},
                  kernel_name, progress, cwd)
-        summary = _finish_summary(tmp / "summary.json", path, params, declared, cwd)
+        summary = _finish_summary(tmp / "summary.json", path)
         (tmp / "report.html").write_text(notebook_to_html(executed, f"{launch} — launch report"),
                                          encoding="utf-8")
         _publish(tmp, final)
@@ -200,37 +200,13 @@ def _execute(src: Path, dst: Path, params: dict[str, Any], kernel: str | None, p
         ) from exc
 
 
-def _finish_summary(path: Path, notebook: Path, params: dict[str, Any],
-                    declared: dict[str, dict[str, Any]],
-                    cwd: str | os.PathLike[str] | None) -> dict[str, Any]:
+def _finish_summary(path: Path, notebook: Path) -> dict[str, Any]:
     if not path.exists():
         raise ReportError(f"report {notebook.stem} ran but wrote no summary.json; "
                           "its last cell must save the summary to output_dir.")
-    summary = json.loads(path.read_text(encoding="utf-8"))
-    effective = {k: _literal(v.get("default")) for k, v in declared.items()
-                 if k not in RUNNER_PARAMETERS}
-    effective.update(params)
-    base = Path(cwd) if cwd else Path.cwd()
-    inputs = [base / str(v) for k, v in effective.items()
-              if k.endswith(("_dir", "_path", "_file")) and isinstance(v, str) and v
-              and (base / v).exists()]
-    summary["parameters"] = effective
-    summary["package_versions"] = package_versions()
-    summary["data_fingerprint"] = fingerprint(inputs) if inputs else summary.get("data_fingerprint")
-    from causal_kit.business.summary import validate_summary
-
+    summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     validate_summary(summary)
-    path.write_text(json.dumps(summary, indent=2, sort_keys=True), encoding="utf-8")
     return summary
-
-
-def _literal(text: Any) -> Any:
-    import ast
-
-    try:
-        return ast.literal_eval(str(text))
-    except (ValueError, SyntaxError):
-        return text
 
 
 def _publish(tmp: Path, final: Path) -> None:
@@ -239,6 +215,7 @@ def _publish(tmp: Path, final: Path) -> None:
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         final.rename(old)
+    tmp.chmod(0o755)  # a temporary folder is private; a published report is not
     tmp.rename(final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

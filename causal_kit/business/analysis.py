@@ -1,0 +1,368 @@
+"""One launch, analysed end to end: the panel, the designs, the cascade, money and a decision.
+
+:func:`analyze_launch` is what a report calls. It aggregates the events in the engine, runs the
+primary design on the primary metric and on one metric per cascade level, triangulates with every
+other eligible design, estimates the effect by segment, and carries the primary estimate to money
+and a recommendation against the launch's pre-registered criteria.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+from causal_kit.business.cascade import Cascade, cascade
+from causal_kit.business.decide import Decision
+from causal_kit.business.scorecard import Scorecard, scorecard
+from causal_kit.business.segments import Segments, by_segment
+from causal_kit.business.summary import build_summary
+from causal_kit.business.translate import Impact, translate
+from causal_kit.business.triangulate import Triangulation, triangulate
+from causal_kit.core.errors import CausalKitWarning, SpecificationError
+from causal_kit.core.estimate import Estimate
+from causal_kit.core.launch import Launch
+from causal_kit.core.options import Grain, check_option
+from causal_kit.design.did import did
+from causal_kit.design.rdd import rdd
+from causal_kit.design.synth import synthetic_control
+from causal_kit.metrics import METRICS, build_panel, user_outcomes
+from causal_kit.source import open_events
+
+PERIODS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0}
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
+PANEL_CASCADE = {"model": "latency_ms", "task": "task_success_rate",
+                 "engagement": "active_users", "business": "revenue"}
+GATE_CASCADE = {"task": "task_success_rate_30d", "engagement": "retained_d30",
+                "business": "revenue_30d"}
+GATE_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class LaunchAnalysis:
+    """Everything a launch report shows, computed once.
+
+    Attributes
+    ----------
+    launch
+        The launch analysed.
+    outcome
+        The primary metric.
+    design
+        ``"did"``, ``"sc"`` or ``"rdd"``: the design behind the headline.
+    grain
+        What one unit of the effect is per: ``"region-week"``…, or ``"user over 30 days"``
+        for a score-gated launch.
+    primary
+        The headline estimate.
+    impact
+        Money, ROI and the recommendation.
+    cascade
+        The effect at each cascade level and whether each link holds.
+    cascade_estimates
+        Metric → estimate behind the cascade.
+    guardrails
+        Guardrail metric → estimate.
+    triangulation
+        Every eligible design side by side.
+    scorecard
+        The confidence grade with its reasons.
+    segments
+        Effects by segment with revenue shares (``None`` without a segment column).
+    days_since_launch
+        Days from the first launch date to the end of the data (or ``as_of``).
+    data_window
+        First and last day of the data analysed.
+    exposed
+        How many units (regions, users) the launch reached.
+    notes
+        The warnings raised along the way (dropped periods, handled data issues), once each.
+    """
+
+    launch: Launch
+    outcome: str
+    design: str
+    grain: str
+    primary: Estimate
+    impact: Impact
+    cascade: Cascade
+    cascade_estimates: Mapping[str, Estimate]
+    guardrails: Mapping[str, Estimate]
+    triangulation: Triangulation
+    scorecard: Scorecard
+    segments: Segments | None
+    days_since_launch: float | None
+    data_window: tuple[str, str]
+    exposed: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def decision(self) -> Decision:
+        """The recommendation and the rule that fired."""
+        return self.impact.decision
+
+    def headline(self) -> str:
+        """One sentence: the effect, the money range, the recommendation and the confidence."""
+        e, i = self.primary, self.impact
+        pct = f"{e.level:.0%}"
+        cur = i.currency if hasattr(i, "currency") else "$"
+        return (
+            f"{self.launch.name} changed {self.outcome} by {e.estimate:+,.4g} per "
+            f"{self.grain} ({pct} interval {e.ci[0]:+,.4g} to {e.ci[1]:+,.4g}), worth "
+            f"{_money(i.annual_value, cur)} a year ({_money(i.annual_value_low, cur)} to "
+            f"{_money(i.annual_value_high, cur)}). Recommendation: {self.decision.action}. "
+            f"Confidence: {self.scorecard.grade}."
+        )
+
+    def to_summary(self, *, parameters: Mapping[str, Any] | None = None,
+                   data_fingerprint: str | None = None,
+                   package_versions: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Return the validated ``summary.json`` content of this analysis."""
+        return build_summary(
+            launch=self.launch, estimate=self.primary, impact=self.impact,
+            scorecard=self.scorecard, cascade=self.cascade, triangulation=self.triangulation,
+            segments=self.segments, parameters=parameters, data_fingerprint=data_fingerprint,
+            package_versions=package_versions,
+        )
+
+
+def _money(value: float | None, currency: str) -> str:
+    if value is None:
+        return "n/a"
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if v >= cut:
+            return f"{sign}{currency}{v / cut:,.1f}{suffix}"
+    return f"{sign}{currency}{v:,.0f}"
+
+
+def analyze_launch(
+    events: Any,
+    *,
+    launch: Launch,
+    outcome: str | None = None,
+    users: Any = None,
+    time: Grain = "week",
+    design: str = "auto",
+    cascade_metrics: Mapping[str, str] | None = None,
+    guardrail_metrics: Sequence[str] = ("latency_ms",),
+    segment: str | None = "segment",
+    value_per_unit: float = 1.0,
+    exposed: int | None = None,
+    yearly_cost: float | None = None,
+    upfront_cost: float = 0.0,
+    as_of: Any = None,
+    level: float = 0.95,
+    seed: int = 0,
+) -> LaunchAnalysis:
+    """Analyse one launch from raw events to a recommendation.
+
+    Parameters
+    ----------
+    events
+        The event log: a path, a folder of parquet files, or a frame (see
+        :func:`causal_kit.open_events`). Aggregated in the engine.
+    launch
+        Units, start dates, success criteria and, for a score-gated launch, ``gate``.
+    outcome
+        The primary metric (default ``"revenue"``; ``"revenue_30d"`` for a score gate).
+    users
+        User table (``user_id``, ``signup_date``, ``score``, ``segment``…), for retention and
+        score-gated launches.
+    time
+        Panel period for panel designs: ``"day"``, ``"week"`` or ``"month"``.
+    design
+        ``"auto"``, ``"did"``, ``"sc"`` or ``"rdd"``. ``"auto"`` picks regression discontinuity
+        for a score-gated launch, synthetic control when one unit was launched to (a single
+        treated cluster leaves difference-in-differences without honest standard errors), and
+        difference-in-differences otherwise.
+    cascade_metrics
+        Level → metric for the cascade (defaults: latency, task success, active users, revenue;
+        for a score gate the per-user 30-day outcomes).
+    guardrail_metrics
+        Metrics whose worsening beyond ``launch.criteria.guardrails`` blocks shipping.
+    segment
+        Column of the events (or users) holding the user segment, or ``None``.
+    value_per_unit
+        Money per unit of the primary metric (1.0 when the metric is already money).
+    exposed
+        Units the launch reaches in a year (default: the treated units in the data).
+    yearly_cost, upfront_cost
+        Yearly running cost and one-off cost of the launch.
+    as_of
+        Date the decision is taken (default: the end of the data).
+    level
+        Confidence level.
+    seed
+        Seed for bootstrap and placebo draws.
+
+    Returns
+    -------
+    LaunchAnalysis
+    """
+    design = check_option("design", design, ("auto", "did", "sc", "rdd"))
+    if design == "auto":
+        design = "rdd" if launch.gate else ("sc" if len(launch.start) == 1 else "did")
+    if design == "rdd" and not launch.gate:
+        raise SpecificationError(
+            f"launch {launch.name!r} has no score gate; design='rdd' needs "
+            "Launch(gate={'column': ..., 'cutoff': ...}). Use design='did' or 'sc'."
+        )
+    check_option("time", time, Grain)
+    source = open_events(events)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CausalKitWarning)
+        if design == "rdd":
+            result = _analyze_gate(source, launch, outcome or "revenue_30d", users,
+                                   cascade_metrics, segment, value_per_unit, exposed,
+                                   yearly_cost, upfront_cost, as_of, level, seed)
+        else:
+            result = _analyze_panel(source, launch, outcome or "revenue", users, time, design,
+                                    cascade_metrics, guardrail_metrics, segment, value_per_unit,
+                                    exposed, yearly_cost, upfront_cost, as_of, level, seed)
+    notes = tuple(dict.fromkeys(str(w.message) for w in caught
+                                if issubclass(w.category, CausalKitWarning)))
+    for w in caught:
+        if not issubclass(w.category, CausalKitWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return replace(result, notes=notes)
+
+
+def synth_options(n_treated: int) -> dict[str, str]:
+    """Choose the synthetic-control variant for a launch's shape.
+
+    One treated unit: Abadie's weights with placebo-in-space inference. Several (possibly
+    staggered) treated units: synthetic difference-in-differences with the jackknife variance,
+    which needs no donor per treated unit and no single adoption date.
+    """
+    if n_treated <= 1:
+        return {"method": "sc", "inference": "placebo"}
+    return {"method": "sdid", "inference": "jackknife"}
+
+
+def _panel_estimator(design: str, unit: str, time: str, level: float, seed: int,
+                     n_treated: int) -> Any:
+    def run(panel: pd.DataFrame, metric: str, draws: bool = False) -> Estimate:
+        if design == "sc":
+            return synthetic_control(panel, outcome=metric, unit=unit, time=time,
+                                     treatment="treated", level=level, seed=seed,
+                                     **synth_options(n_treated))  # type: ignore[arg-type]
+        return did(panel, outcome=metric, unit=unit, time=time, treatment="treated", level=level,
+                   seed=seed, bootstrap="multiplier" if draws else "none")
+    return run
+
+
+def _analyze_panel(source: Any, launch: Launch, outcome: str, users: Any, time: Grain,
+                   design: str, cascade_metrics: Mapping[str, str] | None,
+                   guardrail_metrics: Sequence[str], segment: str | None,
+                   value_per_unit: float, exposed: int | None, yearly_cost: float | None,
+                   upfront_cost: float, as_of: Any, level: float, seed: int) -> LaunchAnalysis:
+    unit = launch.unit
+    chain = dict(cascade_metrics or PANEL_CASCADE)
+    chain["business"] = chain.get("business", outcome)
+    metrics = list(dict.fromkeys([outcome, *chain.values(), *guardrail_metrics]))
+    panel = build_panel(source, unit=unit, time=time, metrics=metrics, launch=launch,
+                        users=users)
+    n_treated = int(panel.loc[panel["treated"] == 1, unit].nunique())
+    run = _panel_estimator(design, unit, time, level, seed, n_treated)
+    primary = run(panel, outcome, draws=True)
+    chain_est = {m: (primary if m == outcome else run(panel, m)) for m in chain.values()}
+    guards = {m: chain_est.get(m) or run(panel, m) for m in guardrail_metrics}
+    tri = triangulate(panel, outcome=outcome, unit=unit, time=time, treatment="treated",
+                      launch=launch, designs=("did", "sc"), level=level, seed=seed,
+                      options={"sc": synth_options(n_treated)})
+    segs = None
+    if segment and segment in source.columns:
+        segs = _panel_segments(source, launch, outcome, users, time, segment, run, primary)
+    times = pd.to_datetime(panel[time])
+    end = (times.max() + pd.Timedelta(days=PERIOD_DAYS[time] - 1)).date()
+    n_exposed = exposed if exposed is not None else n_treated
+    return _finish(launch, outcome, design, f"{unit}-{time}", primary, chain,
+                   chain_est, guards, tri, segs, (times.min().date(), end), n_exposed,
+                   value_per_unit, PERIODS_PER_YEAR[time], yearly_cost, upfront_cost, as_of)
+
+
+def _panel_segments(source: Any, launch: Launch, outcome: str, users: Any, time: Grain,
+                    segment: str, run: Any, primary: Estimate) -> Segments:
+    frame = source.frame
+    revenue = frame.group_by(segment).agg(nw.col("revenue").sum()).collect()
+    total = float(sum(revenue["revenue"].to_list())) or 1.0
+    shares = {str(s): float(r) / total for s, r in
+              zip(revenue[segment].to_list(), revenue["revenue"].to_list(), strict=True)}
+    estimates = {}
+    for name in sorted(shares):
+        part = frame.filter(nw.col(segment) == name)
+        panel = build_panel(part, unit=launch.unit, time=time, metrics=[outcome], launch=launch,
+                            users=users)
+        estimates[name] = run(panel, outcome)
+    return by_segment(estimates, revenue_share=shares, overall=primary,
+                      lower_is_better=_lower_is_better(outcome))
+
+
+def _lower_is_better(metric: str) -> bool:
+    spec = METRICS.get(metric)
+    return bool(spec is not None and getattr(spec, "direction", "higher") == "lower")
+
+
+def _analyze_gate(source: Any, launch: Launch, outcome: str, users: Any,
+                  cascade_metrics: Mapping[str, str] | None, segment: str | None,
+                  value_per_unit: float, exposed: int | None, yearly_cost: float | None,
+                  upfront_cost: float, as_of: Any, level: float, seed: int) -> LaunchAnalysis:
+    gate = dict(launch.gate or {})
+    running, cutoff = str(gate["column"]), float(gate["cutoff"])
+    frame = user_outcomes(source, launch=launch, users=users, window_days=GATE_WINDOW_DAYS)
+
+    def run(metric: str, data: pd.DataFrame = frame) -> Estimate:
+        return rdd(data.dropna(subset=[metric]), outcome=metric, running=running, cutoff=cutoff,
+                   level=level)
+
+    chain = dict(cascade_metrics or GATE_CASCADE)
+    chain["business"] = chain.get("business", outcome)
+    primary = run(outcome)
+    chain_est = {m: (primary if m == outcome else run(m)) for m in chain.values()}
+    tri = triangulate(None, outcome=outcome, users=frame, launch=launch, designs=("rdd",),
+                      level=level, seed=seed)
+    segs = None
+    if segment and segment in frame.columns:
+        shares = frame.groupby(segment)[outcome].sum()
+        total = float(shares.sum()) or 1.0
+        segs = by_segment({str(s): run(outcome, g) for s, g in frame.groupby(segment)},
+                          revenue_share={str(k): float(v) / total for k, v in shares.items()},
+                          overall=primary, lower_is_better=_lower_is_better(outcome))
+    start = launch.first_start or dt.date.today()
+    window = (start, start + dt.timedelta(days=GATE_WINDOW_DAYS - 1))
+    n_exposed = exposed if exposed is not None else int((frame[running] >= cutoff).sum())
+    return _finish(launch, outcome, "rdd", f"user over {GATE_WINDOW_DAYS} days", primary,
+                   chain, chain_est, {}, tri, segs, window, n_exposed, value_per_unit,
+                   365.0 / GATE_WINDOW_DAYS, yearly_cost, upfront_cost, as_of)
+
+
+def _finish(launch: Launch, outcome: str, design: str, grain: str, primary: Estimate,
+            chain: Mapping[str, str], chain_est: Mapping[str, Estimate],
+            guards: Mapping[str, Estimate], tri: Triangulation, segs: Segments | None,
+            window: tuple[dt.date, dt.date], n_exposed: int, value_per_unit: float,
+            periods_per_year: float, yearly_cost: float | None, upfront_cost: float,
+            as_of: Any) -> LaunchAnalysis:
+    end = pd.Timestamp(as_of).date() if as_of is not None else window[1]
+    days = float((end - launch.first_start).days) if launch.first_start else None
+    score = scorecard(list(tri.estimates.values()) or [primary], triangulation=tri)
+    impact = translate(primary, users=n_exposed, value_per_unit=value_per_unit,
+                       periods_per_year=periods_per_year, cost=yearly_cost,
+                       upfront_cost=upfront_cost, criteria=launch, days_since_launch=days,
+                       guardrails={m: e for m, e in guards.items()
+                                   if m in launch.criteria.guardrails},
+                       confidence=score)
+    casc = cascade({m: chain_est[m] for m in chain.values()},
+                   levels={m: level for level, m in chain.items()})
+    return LaunchAnalysis(
+        launch=launch, outcome=outcome, design=design, grain=grain, primary=primary,
+        impact=impact, cascade=casc, cascade_estimates=dict(chain_est), guardrails=dict(guards),
+        triangulation=tri, scorecard=score, segments=segs, days_since_launch=days,
+        data_window=(window[0].isoformat(), window[1].isoformat()), exposed=n_exposed,
+    )

@@ -1,0 +1,44 @@
+"""Write a report's ``summary.json``: validated first, then written in one rename."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from causal_kit.business.analysis import LaunchAnalysis
+from causal_kit.presentation.provenance import fingerprint, package_versions
+
+
+def save_summary(analysis: LaunchAnalysis, output_dir: str | os.PathLike[str], *,
+                 parameters: Mapping[str, Any], inputs: list[str | Path]) -> Path | None:
+    """Validate and write ``summary.json`` for ``analysis`` into ``output_dir``.
+
+    Parameters
+    ----------
+    analysis
+        The launch analysis shown by the report.
+    output_dir
+        Folder to write into; when empty (an interactive run) nothing is written.
+    parameters
+        The report's parameters, recorded in the summary.
+    inputs
+        Files or folders whose contents make the data fingerprint.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file written, or ``None`` for an interactive run.
+    """
+    if not str(output_dir):
+        return None
+    summary = analysis.to_summary(parameters=dict(parameters),
+                                  data_fingerprint=fingerprint(inputs),
+                                  package_versions=package_versions())
+    target = Path(output_dir) / "summary.json"
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(target)
+    return target

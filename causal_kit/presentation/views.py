@@ -1,0 +1,228 @@
+"""The blocks of a launch report, as HTML that a notebook displays and the report keeps.
+
+Every block shows what the layers below computed; nothing here estimates anything. Strings that
+come from users (launch names, metric labels, messages) are escaped. Charts are inlined as PNG so
+the page needs nothing from elsewhere. No block shows unit-level rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from causal_kit.business.analysis import LaunchAnalysis
+from causal_kit.core.plot import PALETTE
+
+esc = html.escape
+
+_ACTION_WORDS = {
+    "ship": "Ship it",
+    "iterate": "Iterate before shipping",
+    "roll back": "Roll back",
+    "keep measuring": "Keep measuring",
+}
+
+
+class Block:
+    """An HTML fragment that renders in Jupyter (``_repr_html_``) and prints as plain text."""
+
+    def __init__(self, html_text: str, text: str = "") -> None:
+        self.html = html_text
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.text or self.html
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def figure_html(fig: Figure, alt: str) -> str:
+    """Return ``fig`` as an inline PNG ``<img>`` with alternative text."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode()
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _money(value: float | None, currency: str = "$") -> str:
+    if value is None:
+        return "n/a"
+    sign = "−" if value < 0 else ""
+    v = abs(value)
+    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if v >= cut:
+            return f"{sign}{currency}{v / cut:,.1f}{suffix}"
+    return f"{sign}{currency}{v:,.0f}"
+
+
+def _num(value: float) -> str:
+    return f"{value:+,.4g}"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, escape=True, border=0, na_rep="–",
+                         float_format=lambda v: f"{v:,.4g}")
+
+
+def value_chart(a: LaunchAnalysis) -> Figure:
+    """Draw money per year with its interval beside the yearly cost (the executive chart)."""
+    i = a.impact
+    fig = Figure(figsize=(7.2, 2.3))
+    ax = fig.subplots()
+    low, high = i.annual_value_low, i.annual_value_high
+    ax.barh([1], [high - low], left=[low], height=0.42, color=PALETTE[0], alpha=0.35,
+            label=f"{a.primary.level:.0%} range of value per year")
+    ax.plot([i.annual_value], [1], "o", color=PALETTE[0], ms=9, label="estimated value")
+    if i.yearly_cost is not None:
+        ax.barh([0], [i.yearly_cost], height=0.42, color=PALETTE[3], alpha=0.75,
+                label="cost per year")
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_yticks([0, 1], ["cost", "value"])
+    ax.xaxis.set_major_formatter(lambda x, _: _money(x, i.currency))
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.set_title("What the launch is worth per year", loc="left", fontsize=11)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def executive_summary(a: LaunchAnalysis) -> Block:
+    """Show the ten-second view: one sentence, four numbers, one chart."""
+    e, i, d = a.primary, a.impact, a.decision
+    action = d.action
+    tiles = [
+        ("Recommendation", _ACTION_WORDS.get(action, action),
+         f"ck-decision-{action.replace(' ', '-')}"),
+        (f"Effect on {a.outcome}", f"{_num(e.estimate)} per {a.grain}",
+         ""),
+        (f"{e.level:.0%} interval", f"{_num(e.ci[0])} to {_num(e.ci[1])}", ""),
+        ("Value per year", f"{_money(i.annual_value, i.currency)} "
+         f"({_money(i.annual_value_low, i.currency)} to {_money(i.annual_value_high, i.currency)})",
+         ""),
+        ("Confidence", a.scorecard.grade, ""),
+    ]
+    kpis = "".join(
+        f'<div class="ck-kpi"><div class="ck-label">{esc(label)}</div>'
+        f'<div class="ck-value {cls}">{esc(value)}</div></div>'
+        for label, value, cls in tiles
+    )
+    body = (
+        f'<section class="ck-exec" id="executive-summary">'
+        f"<h1>{esc(a.launch.name)}: launch impact</h1>"
+        f'<p class="ck-headline">{esc(a.headline())}</p>'
+        f'<div class="ck-kpis">{kpis}</div>'
+        f"<p><strong>Why:</strong> {esc(d.reason)}</p>"
+        f"{figure_html(value_chart(a), 'value per year with its range, and the yearly cost')}"
+        "</section>"
+    )
+    return Block(body, a.headline())
+
+
+def effect_over_time(a: LaunchAnalysis) -> Block:
+    """Show the effect by period since launch (or the headline effect alone)."""
+    fig = Figure(figsize=(7.2, 3.4))
+    ax = fig.subplots()
+    a.primary.plot(ax=ax)
+    text = "Effect over time since launch" if a.primary.by_period is not None else "Effect"
+    return Block(f"<h3>{esc(text)}</h3>{figure_html(fig, text)}", text)
+
+
+def measurement_window(a: LaunchAnalysis) -> Block:
+    """Show where the launch stands against its measurement window (the 90-day rule by default)."""
+    window = a.launch.criteria.window_days
+    days = a.days_since_launch
+    if days is None:
+        status = "The launch date is unknown, so the measurement window cannot be checked."
+    elif days < window:
+        status = (f"{days:.0f} of {window} days measured: too early for a final call; the "
+                  "recommendation is provisional until the window closes.")
+    else:
+        status = f"{days:.0f} days since launch: the {window}-day measurement window has closed."
+    rows = pd.DataFrame({"data from": [a.data_window[0]], "data to": [a.data_window[1]],
+                         "days since launch": [days], "window (days)": [window]})
+    return Block(f"<h3>Measurement window</h3><p>{esc(status)}</p>{_table(rows)}", status)
+
+
+def cascade_view(a: LaunchAnalysis) -> Block:
+    """Show the metric cascade from model to business, with each link's status."""
+    c = a.cascade
+    lv = c.levels[["level_name", "metric", "estimate", "ci_low", "ci_high", "moved"]]
+    lk = c.links[["upstream", "downstream", "status", "message"]]
+    verdict = "every link holds" if c.holds else "the cascade breaks"
+    notes = "".join(f'<li class="ck-broken">{esc(m)}</li>' for m in c.broken_links)
+    body = (
+        f"<h3>Metric cascade: {esc(verdict)}</h3><p>{esc(c.chain)}</p>"
+        f"{_table(lv)}{_table(lk)}" + (f"<ul>{notes}</ul>" if notes else "")
+    )
+    return Block(body, c.chain)
+
+
+def segments_view(a: LaunchAnalysis) -> Block:
+    """Show effects by segment beside each segment's share of revenue."""
+    if a.segments is None:
+        return Block("<h3>Segments</h3><p>No segment column in the data.</p>", "no segments")
+    s = a.segments
+    cls = "ck-fail" if s.paying_segment_loses else "ck-pass"
+    return Block(f'<h3>Effect by segment</h3><p class="{cls}">{esc(s.message)}</p>'
+                 f"{_table(s.table)}", s.message)
+
+
+def scorecard_view(a: LaunchAnalysis) -> Block:
+    """Show the confidence grade, the reasons that lowered it, and every check."""
+    sc = a.scorecard
+    reasons = "".join(f"<li>{esc(r)}</li>" for r in sc.reasons) or "<li>No check failed.</li>"
+    return Block(f"<h3>Confidence: {esc(sc.grade)}</h3><ul>{reasons}</ul>{_table(sc.checks)}",
+                 sc.grade)
+
+
+def triangulation_view(a: LaunchAnalysis) -> Block:
+    """Show every eligible design side by side, and why the others do not apply."""
+    t = a.triangulation
+    return Block(
+        f"<h3>Designs compared: {esc(t.verdict)}</h3><p>{esc(t.verdict_message)}</p>"
+        f"{_table(t.concordance)}<p><em>Which designs apply</em></p>"
+        f"{_table(t.eligibility[['name', 'eligible', 'ran', 'reason']])}",
+        t.verdict,
+    )
+
+
+def decision_view(a: LaunchAnalysis) -> Block:
+    """Show the decision rule with every input and which test fired."""
+    return Block(a.impact.summary()._repr_html_(), str(a.impact.summary()))
+
+
+def specification_view(a: LaunchAnalysis) -> Block:
+    """Show how the headline estimate was computed (design, options, sample)."""
+    e = a.primary
+    rows = [("design", e.method), ("outcome", e.outcome), ("units", str(e.n_units)),
+            ("treated units", str(e.n_treated)), ("confidence level", f"{e.level:.0%}")]
+    rows += [(str(k), str(v)) for k, v in e.params.items()
+             if not isinstance(v, (pd.DataFrame, dict, list))]
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return Block(f"<h3>Specification</h3><table>{body}</table>", e.method)
+
+
+def provenance_view(fingerprint: str | None, versions: Mapping[str, str],
+                    parameters: Mapping[str, Any], notes: Sequence[str] = ()) -> Block:
+    """Show where the numbers came from: inputs' fingerprint, parameters and package versions."""
+    params = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(repr(v))}</td></tr>"
+                     for k, v in parameters.items())
+    pkgs = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in versions.items())
+    return Block(
+        f"<h3>Data provenance</h3><p>Input fingerprint: <code>{esc(str(fingerprint))}</code></p>"
+        f"<p><em>Parameters</em></p><table>{params}</table>"
+        f"<p><em>Package versions</em></p><table>{pkgs}</table>"
+        + ("<p><em>Handled data issues</em></p><ul>"
+           + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else ""),
+        str(fingerprint),
+    )
