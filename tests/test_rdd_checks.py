@@ -57,6 +57,17 @@ def test_fuzzy_late_recovered_with_strong_first_stage() -> None:
     assert e.details["first_stage"]["estimate"] == pytest.approx(0.6, abs=0.12)
 
 
+def test_perfect_compliance_fuzzy_equals_sharp() -> None:
+    d = sharp_data()
+    d["got_model"] = (d["score"] >= 0).astype(float)
+    fuzzy = ck.rdd(d, outcome="y", running="score", cutoff=0.0, treatment="got_model",
+                   checks=False)
+    sharp = ck.rdd(d, outcome="y", running="score", cutoff=0.0, checks=False)
+    assert fuzzy.estimate == pytest.approx(sharp.estimate, rel=1e-10)
+    assert fuzzy.check("first_stage").passed
+    assert fuzzy.details["first_stage"]["estimate"] == pytest.approx(1.0)
+
+
 def test_robust_interval_covers_at_nominal_rate() -> None:
     hits, reps = 0, 120
     for seed in range(reps):
@@ -172,6 +183,8 @@ def test_weak_first_stage_warns_and_fails_check() -> None:
         ({"donut": -0.1}, ck.SpecificationError, "donut= must be a non-negative"),
         ({"p": 2, "q": 2}, ck.SpecificationError, "q= must be an integer above p=2"),
         ({"outcome": "label"}, ck.DataError, "outcome column 'label' must be numeric"),
+        ({"sensitivity": []}, ck.SpecificationError, "positive bandwidth multiples"),
+        ({"level": 95}, ck.SpecificationError, "level= must be a number between 0 and 1"),
     ],
 )
 def test_bad_arguments(kwargs: dict, error: type, match: str) -> None:

@@ -206,12 +206,19 @@ def density_check(test: DensityTest, alpha: float) -> Check:
     return Check("density", p >= alpha, t, p, msg)
 
 
+def first_stage_f(tau_t: float, se_t: float) -> float:
+    """F-statistic of the take-up jump; infinite when take-up is a step (perfect compliance)."""
+    if se_t > 0:
+        return (tau_t / se_t) ** 2
+    return float("inf") if tau_t != 0 else float("nan")
+
+
 def first_stage_check(f: RdFit, sign: float) -> Check:
     """Pass when the take-up jump is strong (F = z² of the conventional estimate ≥ 10)."""
     assert f.first_stage is not None
     tau_t, _, se_t, _ = f.first_stage
-    fstat = (tau_t / se_t) ** 2 if se_t > 0 else float("nan")
-    p = float(stats.chi2.sf(fstat, 1)) if math.isfinite(fstat) else float("nan")
+    fstat = first_stage_f(tau_t, se_t)
+    p = float(stats.chi2.sf(fstat, 1)) if not math.isnan(fstat) else float("nan")
     jump = sign * tau_t
     if fstat >= WEAK_FIRST_STAGE_F:
         msg = f"Strong first stage: take-up jumps by {jump:.3g} at the cutoff (F = {fstat:.1f})."

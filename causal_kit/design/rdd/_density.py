@@ -15,7 +15,7 @@ import numpy as np
 from numpy.polynomial import hermite_e
 from scipy import stats
 
-from causal_kit.design.rdd._locpoly import inv_sym, vander, wsum
+from causal_kit.design.rdd._locpoly import horner, poly_moments
 
 _CB = [25884.444444494150957, 3430865.4551236177795, 845007948.04262602329,
        330631733667.03808594, 187774809656037.3125, 145729502641999264,
@@ -91,19 +91,17 @@ class _Ecdf:
 
 def _side_fit(
     ecdf: _Ecdf, lo: int, hi: int, center: float, h: float, p: int, kernel: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted polynomial fit of the ECDF on ``(x - center) / h`` over rows ``lo:hi``.
 
-    Returns the coefficients (running-variable units), ``X_p W`` and the inverse Gram matrix.
+    Returns the coefficients (running-variable units) and, for the jackknife, each row's
+    ``X_p W`` projected on the density (slope) direction ``S^-1 e_1 / h``.
     """
-    xs = ecdf.x[lo:hi] - center
-    u = xs / h
+    u = (ecdf.x[lo:hi] - center) / h
     w = _kernel(u, kernel) / h
-    xp = vander(u, p)
-    xpw = xp * w[:, None]
-    s_inv = inv_sym(xpw.T @ xp)
-    coef = (s_inv @ wsum(ecdf.y[lo:hi], xpw)) / h ** np.arange(p + 1)
-    return coef, xpw, s_inv
+    s_inv, xwy = poly_moments(u, w, ecdf.y[lo:hi], p)
+    coef = (s_inv @ xwy) / h ** np.arange(p + 1)
+    return coef, w * horner(s_inv[1] / h, u)
 
 
 def _later_sums(ecdf: _Ecdf, lo: int, hi: int, v: np.ndarray) -> np.ndarray:
@@ -136,13 +134,12 @@ def _fv(ecdf: _Ecdf, hl: float, hr: float, p: int, s: int, kernel: str) -> dict[
     lo = int(np.searchsorted(x, -hl, side="left"))
     mid = ecdf.nl
     hi = int(np.searchsorted(x, hr, side="right"))
-    coef_l, xpw_l, sinv_l = _side_fit(ecdf, lo, mid, 0.0, hl, p, kernel)
-    coef_r, xpw_r, sinv_r = _side_fit(ecdf, mid, hi, 0.0, hr, p, kernel)
-    # projections of each row's X_p W on the density direction of its own side
+    coef_l, proj_l = _side_fit(ecdf, lo, mid, 0.0, hl, p, kernel)
+    coef_r, proj_r = _side_fit(ecdf, mid, hi, 0.0, hr, p, kernel)
     v_l = np.zeros(hi - lo)
     v_r = np.zeros(hi - lo)
-    v_l[: mid - lo] = xpw_l @ (sinv_l[1] / hl)
-    v_r[mid - lo :] = xpw_r @ (sinv_r[1] / hr)
+    v_l[: mid - lo] = proj_l
+    v_r[mid - lo :] = proj_r
     a = _later_sums(ecdf, lo, hi, v_l)
     b = _later_sums(ecdf, lo, hi, v_r)
     vll = float(np.einsum("i,i->", a, a))
@@ -240,8 +237,8 @@ def density_curve(
             hi = min(s_hi, int(np.searchsorted(x, e + hh, side="right")))
             if hi - lo < p + 2:
                 continue
-            coef, xpw, sinv = _side_fit(ecdf, lo, hi, e, hh, p, kernel)
-            later = _later_sums(ecdf, lo, hi, xpw @ (sinv[1] / hh))
+            coef, proj = _side_fit(ecdf, lo, hi, e, hh, p, kernel)
+            later = _later_sums(ecdf, lo, hi, proj)
             var = float(np.einsum("i,i->", later, later))
             rows["x"].append(float(e))
             rows["density"].append(float(coef[1]))

@@ -14,18 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from causal_kit.core.errors import CausalKitWarning, SpecificationError
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.options import RddBandwidth, RddKernel, RddSide, RddVce, check_option
+from causal_kit.design.rdd import _assemble as assemble
 from causal_kit.design.rdd import _checks as ck_checks
 from causal_kit.design.rdd._bins import rd_bins
-from causal_kit.design.rdd._data import Prepared, prepare
-from causal_kit.design.rdd._density import density_curve, density_test
-from causal_kit.design.rdd._engine import Run, robust, run
-from causal_kit.design.rdd._fit import FitOptions, RdFit
+from causal_kit.design.rdd._data import prepare
+from causal_kit.design.rdd._engine import robust, run
+from causal_kit.design.rdd._fit import FitOptions
 
 SENSITIVITY = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 MIN_CLUSTERS = 10  # per side inside the bandwidth, below which clustered SEs are unreliable
@@ -152,6 +150,7 @@ def rdd(
     p, q = _orders(p, q)
     if not (isinstance(level, float) and 0 < level < 1):
         raise SpecificationError(f"level= must be a number between 0 and 1; got {level!r}.")
+    sensitivity = _factors(sensitivity)
     if not (isinstance(nnmatch, int) and nnmatch >= 1):
         raise SpecificationError(f"nnmatch= must be a positive integer; got {nnmatch!r}.")
     if cluster is not None and vce in ("hc2", "hc3"):
@@ -180,10 +179,10 @@ def rdd(
     fs_sign = -1.0 if treated_side == "below" else 1.0
     _, p_rb, lo, hi = robust(f, level)
     ci = tuple(sorted((sign * lo, sign * hi)))
-    details = _details(prep, main, opt, level, sign, cluster, donut, treated_side, method)
+    info = assemble.details(prep, main, opt, level, sign, cluster, donut, treated_side, method)
     check_list: list[Check] = []
     by_period = None
-    mass = main.bandwidths.mass_points if main.bandwidths else _mass(sample)
+    mass = main.bandwidths.mass_points if main.bandwidths else assemble.mass_points(sample)
     if mass:
         warnings.warn(
             f"The running variable {running!r} has mass points (many repeated values); "
@@ -192,14 +191,14 @@ def rdd(
             CausalKitWarning, stacklevel=2,
         )
     bins, curve = rd_bins(sample.xl, sample.dl[:, 0], sample.xr, sample.dr[:, 0], mass, level)
-    details["rdplot_bins"] = _to_units(bins, prep, ["bin_low", "bin_high", "x_mid", "x_mean"])
-    details["rdplot_fit"] = _to_units(curve, prep, ["x"])
-    details["local_fit"] = _to_units(_local_curve(f), prep, ["x"])
+    info["rdplot_bins"] = assemble.to_units(bins, prep, ["bin_low", "bin_high", "x_mid", "x_mean"])
+    info["rdplot_fit"] = assemble.to_units(curve, prep, ["x"])
+    info["local_fit"] = assemble.to_units(assemble.local_curve(f), prep, ["x"])
     if prep.time_origin is not None:
-        by_period = _binned_means(details["rdplot_bins"])
+        by_period = assemble.binned_means(info["rdplot_bins"])
     if checks:
-        check_list = _run_checks(prep, opt, main, method, level, sign, fs_sign, ci,
-                                 float(sign * f.tau), sensitivity, placebo_cutoffs, details)
+        check_list = assemble.run_checks(prep, opt, main, method, level, sign, fs_sign, ci,
+                                         float(sign * f.tau), sensitivity, placebo_cutoffs, info)
     elif sample.fuzzy:
         check_list = [ck_checks.first_stage_check(f, fs_sign)]
     for c in check_list:
@@ -218,7 +217,7 @@ def rdd(
         n_treated=int(f.n_h[1] if treated_side == "above" else f.n_h[0]),
         by_period=by_period,
         checks=tuple(check_list),
-        details=details,
+        details=info,
         params={
             "outcome": outcome, "running": running, "cutoff": prep.cutoff,
             "treatment": treatment, "covariates": covariates, "cluster": cluster, "p": p, "q": q,
@@ -260,6 +259,19 @@ def _pair(value: Any, name: str) -> tuple[float, float]:
     return (float(vals[0]), float(vals[-1]))
 
 
+def _factors(value: Any) -> tuple[float, ...]:
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        out = ()
+    if not out or not all(math.isfinite(v) and v > 0 for v in out):
+        raise SpecificationError(
+            f"sensitivity={value!r} must be a non-empty list of positive bandwidth multiples, "
+            "e.g. (0.5, 0.75, 1.0, 1.5, 2.0)."
+        )
+    return out
+
+
 def _orders(p: Any, q: Any) -> tuple[int, int]:
     if not (isinstance(p, (int, np.integer)) and 0 <= p <= 4):
         raise SpecificationError(f"p= must be an integer from 0 to 4; got {p!r}.")
@@ -267,11 +279,6 @@ def _orders(p: Any, q: Any) -> tuple[int, int]:
     if not (isinstance(q, (int, np.integer)) and p < q <= 5):
         raise SpecificationError(f"q= must be an integer above p={p} and at most 5; got {q!r}.")
     return int(p), int(q)
-
-
-def _mass(sample: Any) -> bool:
-    m_l, m_r = sample.distinct
-    return bool(1 - m_l / sample.n_left >= 0.2 or 1 - m_r / sample.n_right >= 0.2)
 
 
 def _check_takeup(sample: Any, treatment: str | None) -> None:
@@ -284,168 +291,3 @@ def _check_takeup(sample: Any, treatment: str | None) -> None:
             "does not jump, so the fuzzy design is not identified. Check the column, or omit "
             "treatment= for a sharp design."
         )
-
-
-def _to_units(frame: pd.DataFrame, prep: Prepared, cols: list[str]) -> pd.DataFrame:
-    out = frame.copy()
-    for c in cols:
-        if prep.time_origin is not None:
-            out[c] = prep.time_origin + pd.to_timedelta(out[c], unit="D")
-        else:
-            out[c] = out[c] + float(prep.cutoff)
-    return out
-
-
-def _local_curve(f: RdFit, points: int = 50) -> pd.DataFrame:
-    parts = []
-    for side, beta, h in (("left", f.beta_p[0], f.h[0]), ("right", f.beta_p[1], f.h[1])):
-        grid = np.linspace(-h, 0.0, points) if side == "left" else np.linspace(0.0, h, points)
-        parts.append(pd.DataFrame({"side": side, "x": grid,
-                                   "fit": np.polyval(beta[::-1, 0], grid)}))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _binned_means(bins: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "term": bins["x_mid"], "estimate": bins["y_mean"], "std_error": bins["y_se"],
-        "statistic": np.nan, "p_value": np.nan, "conf_low": bins["conf_low"],
-        "conf_high": bins["conf_high"], "side": bins["side"], "n": bins["n"],
-    })
-
-
-def _details(
-    prep: Prepared, main: Run, opt: FitOptions, level: float, sign: float,
-    cluster: str | None, donut: float, treated_side: str, method: str,
-) -> dict[str, Any]:
-    f = main.fit
-    s = prep.sample
-    zc = float(stats.norm.ppf(0.5 + level / 2))
-    z_cl = f.tau / f.se if f.se > 0 else float("nan")
-    p_cl = float(2 * stats.norm.sf(abs(z_cl)))
-    conv = sorted((sign * (f.tau - zc * f.se), sign * (f.tau + zc * f.se)))
-    out: dict[str, Any] = {
-        "design": "fuzzy" if s.fuzzy else "sharp",
-        "cutoff": prep.cutoff,
-        "treated_side": treated_side,
-        "bandwidth": {"left": f.h[0], "right": f.h[1]},
-        "bias_bandwidth": {"left": f.b[0], "right": f.b[1]},
-        "bandwidth_method": method,
-        "n_effective": {"left": f.n_h[0], "right": f.n_h[1]},
-        "n_effective_bias": {"left": f.n_b[0], "right": f.n_b[1]},
-        "n_obs": {"left": s.n_left, "right": s.n_right},
-        "distinct_values": {"left": s.distinct[0], "right": s.distinct[1]},
-        "estimate_bc": sign * f.tau_bc,
-        "se_conventional": f.se,
-        "se_robust": f.se_rb,
-        "z_conventional": sign * z_cl,
-        "ci_conventional": conv,
-        "p_value_conventional": p_cl,
-        "side_estimates": {"left": f.tau_side[0], "right": f.tau_side[1]},
-        "kernel": opt.kernel,
-        "p": opt.p,
-        "q": opt.q,
-        "vce": "cr1" if cluster else opt.vce,
-        "nnmatch": opt.nnmatch,
-        "cluster": cluster,
-        "n_clusters": None if f.n_clusters is None else {"left": f.n_clusters[0],
-                                                          "right": f.n_clusters[1]},
-        "covariates": list(prep.covariates),
-        "covariate_coefficients": None if f.gamma is None else dict(
-            zip(prep.covariates, (f.gamma[:, 0]).tolist(), strict=True)),
-        "donut": float(donut),
-        "n_dropped_missing": prep.n_dropped,
-        "mass_points": bool(main.bandwidths.mass_points) if main.bandwidths else _mass(s),
-        "pilot_bandwidth": main.bandwidths.pilot if main.bandwidths else None,
-        "level": level,
-    }
-    if prep.time_origin is not None:
-        out["time"] = {"origin": prep.time_origin, "unit": "days",
-                       "cautions": "serial correlation, time trends, time-varying effects"}
-    if f.first_stage is not None:
-        fs_sign = -1.0 if treated_side == "below" else 1.0
-        t, t_bc, se_t, se_t_rb = f.first_stage
-        lo, hi = sorted((fs_sign * (t_bc - zc * se_t_rb), fs_sign * (t_bc + zc * se_t_rb)))
-        out["first_stage"] = {"estimate": fs_sign * t, "estimate_bc": fs_sign * t_bc,
-                              "se": se_t, "se_robust": se_t_rb, "ci_robust": [lo, hi],
-                              "f_stat": (t / se_t) ** 2 if se_t > 0 else float("nan")}
-    return out
-
-
-def _run_checks(
-    prep: Prepared, opt: FitOptions, main: Run, method: str, level: float, sign: float,
-    fs_sign: float, ci: tuple[float, ...], estimate: float, sensitivity: Sequence[float],
-    placebo_cutoffs: Sequence[Any] | None, details: dict[str, Any],
-) -> list[Check]:
-    alpha = 1 - level
-    f, s = main.fit, prep.sample
-    sel = method if method != "manual" else "mserd"
-    out: list[Check] = []
-    skipped: dict[str, str] = {}
-    dens = density_test(prep.x_density, kernel=opt.kernel)
-    details["density_test"] = {
-        "statistic": dens.statistic, "p_value": dens.p_value,
-        "bandwidth": {"left": dens.h[0], "right": dens.h[1]},
-        "n_effective": {"left": dens.n_effective[0], "right": dens.n_effective[1]},
-        "density": {"left": dens.density[0], "right": dens.density[1]},
-        "se": {"left": dens.se[0], "right": dens.se[1]}, "p": dens.p, "q": dens.q,
-    }
-    curve = density_curve(prep.x_density, dens.h, kernel=opt.kernel)
-    details["density_curve"] = _to_units(pd.DataFrame({
-        "side": np.where(curve["side"] == 0, "left", "right"), "x": curve["x"],
-        "density": curve["density"], "se": curve["se"]}), prep, ["x"])
-    details["density_hist"] = _to_units(_histogram(prep.x_density, dens.h), prep,
-                                        ["bin_low", "bin_high"])
-    out.append(ck_checks.density_check(dens, alpha))
-    if s.fuzzy:
-        out.append(ck_checks.first_stage_check(f, fs_sign))
-    if prep.balance:
-        table = ck_checks.balance_table(s, prep.balance, opt, sel, level, fs_sign)
-        details["covariate_balance"] = table
-        out.append(ck_checks.balance_check(table, alpha))
-    else:
-        skipped["covariate_balance"] = "no covariates given (pass balance= or covariates=)"
-    sens = ck_checks.sensitivity_table(s, opt, f, sensitivity, level, sign)
-    details["bandwidth_sensitivity"] = sens
-    out.append(ck_checks.sensitivity_check(sens, estimate, f.se_rb, level))
-    cuts, labels = _placebo_points(prep, placebo_cutoffs)
-    plac = ck_checks.placebo_table(s, opt, sel, cuts, level, fs_sign, labels)
-    details["placebo_cutoffs"] = plac
-    out.append(ck_checks.placebo_check(plac, alpha))
-    if prep.time_origin is not None:
-        sc = ck_checks.serial_correlation(s, alpha)
-        if sc is None:
-            skipped["serial_correlation"] = "fewer than 10 days on each side"
-        else:
-            out.append(sc)
-        out.append(ck_checks.trend_check(s, opt, sel, f, (ci[0], ci[1]), sign))
-    details["checks_skipped"] = skipped
-    return out
-
-
-def _placebo_points(prep: Prepared, given: Sequence[Any] | None) -> tuple[list[float], list[Any]]:
-    if given is None:
-        cuts = ck_checks.default_placebos(prep.sample)
-    elif prep.time_origin is not None:
-        cuts = [float((pd.Timestamp(c) - prep.time_origin) / pd.Timedelta(days=1)) for c in given]
-    else:
-        cuts = [float(c) - float(prep.cutoff) for c in given]
-    if any(c == 0 for c in cuts):
-        raise SpecificationError("placebo_cutoffs= must not contain the real cutoff.")
-    if prep.time_origin is not None:
-        labels: list[Any] = [prep.time_origin + pd.Timedelta(days=c) for c in cuts]
-    else:
-        labels = [c + float(prep.cutoff) for c in cuts]
-    return cuts, labels
-
-
-def _histogram(x: np.ndarray, h: tuple[float, float], bins: int = 20) -> pd.DataFrame:
-    parts = []
-    n = len(x)
-    for side, lo, hi in (("left", -h[0], 0.0), ("right", 0.0, h[1])):
-        edges = np.linspace(lo, hi, bins + 1)
-        sub = x[(x >= lo) & (x < hi)] if side == "left" else x[(x >= lo) & (x <= hi)]
-        counts, _ = np.histogram(sub, edges)
-        width = edges[1] - edges[0]
-        parts.append(pd.DataFrame({"side": side, "bin_low": edges[:-1], "bin_high": edges[1:],
-                                   "count": counts, "density": counts / (n * width)}))
-    return pd.concat(parts, ignore_index=True)
