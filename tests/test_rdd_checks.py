@@ -108,6 +108,17 @@ def test_placebo_cutoffs_given_and_jump_detected() -> None:
     assert plac.loc[1, "p_value"] < 0.01 and not e.check("placebo_cutoffs").passed
 
 
+def test_holm_and_sensitivity_rules() -> None:
+    from causal_kit.design.rdd._checks import holm, sensitivity_check
+
+    np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03, np.nan])),
+                               [0.03, 0.06, 0.06, np.nan])
+    table = pd.DataFrame({"factor": [0.5, 1.0, 2.0], "estimate": [1.1, 1.0, 1.6]})
+    bad = sensitivity_check(table, estimate=1.0, se=0.2, level=0.95)  # 3 SEs > 2.24 (m = 2)
+    assert not bad.passed and bad.statistic == pytest.approx(3.0) and "2×h" in bad.message
+    assert sensitivity_check(table, estimate=1.0, se=0.3, level=0.95).passed
+
+
 def test_treated_below_flips_the_sign() -> None:
     d = sharp_data()
     up = _quiet(d, outcome="y", running="score", cutoff=0.0, checks=False)

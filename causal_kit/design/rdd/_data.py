@@ -4,7 +4,8 @@ Handling that users should know about (each one warns with a :class:`CausalKitWa
 
 * rows with a missing running variable are dropped everywhere; rows missing the outcome, take-up,
   covariates or cluster are dropped from the estimate (the density test still uses them);
-* covariates that are text, categorical or boolean are one-hot encoded (first level dropped);
+* covariates that are text, categorical or boolean are one-hot encoded (first level dropped;
+  balance covariates keep every level, or one level of a two-level column);
 * a date or datetime running variable makes an *RD in time*: it is measured in days from the
   cutoff, which must then be a date.
 """
@@ -132,8 +133,9 @@ def _encode(frame: pd.DataFrame, names: list[str], role: str, drop_first: bool) 
         elif pd.api.types.is_bool_dtype(col):
             parts.append(pd.DataFrame({name: col.astype(float)}, index=frame.index))
         else:
-            dummies = pd.get_dummies(col, prefix=name, prefix_sep="=", drop_first=drop_first,
-                                     dtype=float)
+            binary = col.nunique(dropna=True) == 2
+            dummies = pd.get_dummies(col, prefix=name, prefix_sep="=",
+                                     drop_first=drop_first or binary, dtype=float)
             dummies[col.isna().to_numpy()] = np.nan
             if dummies.shape[1] == 0:
                 raise DataError(f"The {role} column {name!r} has a single value; drop it.")
