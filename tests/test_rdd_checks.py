@@ -169,7 +169,7 @@ def test_mass_points_warn_and_match_rdrobust() -> None:
 def test_takeup_that_does_not_jump() -> None:
     d = fuzzy_data()
     d["got_model"] = 1.0
-    with pytest.raises(ck.DataError, match="'got_model' is 1 on both sides.*does not jump"):
+    with pytest.raises(ck.DataError, match=r"'got_model' is 1 on both sides.*does not jump"):
         ck.rdd(d, outcome="y", running="score", cutoff=0.0, treatment="got_model")
 
 
