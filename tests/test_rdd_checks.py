@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import matplotlib
@@ -277,6 +278,8 @@ def test_rd_in_time() -> None:
     assert e.details["time"]["unit"] == "days"
     placebo = e.details["placebo_cutoffs"]["cutoff"]
     assert all(isinstance(c, pd.Timestamp) for c in placebo)
+    text = json.dumps(e.to_dict())
+    assert '"origin": "2026-03-02T00:00:00"' in text
 
 
 def test_rd_in_time_flags_serial_correlation() -> None:

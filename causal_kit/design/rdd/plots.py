@@ -75,6 +75,11 @@ def plot_rd(est: Estimate, ax: Any = None, *, show_local: bool = True) -> Any:
             ax.plot(loc["x"], loc["fit"], color=PALETTE[3], lw=2.2,
                     label=f"local fit (p = {est.details['p']})" if i == 0 else None)
     _cutoff_line(ax, est)
+    # bins holding one or two observations have huge t intervals; keep the means in view
+    lo = float(np.nanmin([bins["y_mean"].min(), curve["fit"].min()]))
+    hi = float(np.nanmax([bins["y_mean"].max(), curve["fit"].max()]))
+    pad = 0.15 * (hi - lo if hi > lo else abs(hi) + 1.0)
+    ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel(est.params.get("running", "running variable"))
     ax.set_ylabel(est.outcome)
     ax.set_title(f"{est.method}: {est.estimate:.4g} [{est.ci[0]:.4g}, {est.ci[1]:.4g}]")
