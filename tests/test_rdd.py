@@ -21,7 +21,7 @@ import pytest
 
 import causal_kit as ck
 from causal_kit.design.rdd._density import density_test
-from causal_kit.design.rdd._locpoly import nn_residuals
+from causal_kit.design.rdd._locpoly import kernel_weights, nn_residuals, window
 
 DATA = Path(__file__).parent / "data" / "rdrobust_RDsenate.csv"
 REL = 1e-5
@@ -179,3 +179,15 @@ def test_nearest_neighbour_residuals_match_rdrobust() -> None:
         dupsid = aux.groupby("x")["o"].transform("cumsum").to_numpy().astype(int)
         ref = funs.rdrobust_res(x, d[:, 0], d[:, 1], None, 0, 0, "nn", m, dups, dupsid, 2)
         np.testing.assert_allclose(nn_residuals(x, d, m), ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["triangular", "uniform", "epanechnikov"])
+def test_window_is_exactly_the_positive_kernel_weights(kernel: str) -> None:
+    rng = np.random.default_rng(8)
+    x = np.sort(rng.integers(-20, 21, 5000) * 0.1)  # ~120 ties on each value, edges included
+    for h in (0.3, 0.7, 1.0, 1.5, 2.0):
+        for left, side in ((True, x[x < 0]), (False, x[x >= 0])):
+            sl = window(side, h, kernel, left)
+            positive = kernel_weights(side, h, kernel) > 0
+            assert positive[sl].all()
+            assert positive.sum() == sl.stop - sl.start

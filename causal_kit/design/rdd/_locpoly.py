@@ -38,19 +38,19 @@ def window(x: np.ndarray, h: float, kernel: str, left: bool) -> slice:
     """Return the slice of sorted, centred ``x`` that gets a positive kernel weight at ``h``.
 
     On the left side (``x < 0``) the window is a suffix of the array, on the right a prefix.
+    Values within a relative 1e-12 of the edge are resolved with the kernel itself, so the
+    window is exactly the set of positive weights (ties at the edge enter or leave together).
     """
-    pad = h * (1 + 1e-12)
+    a, b = h * (1 - 1e-12), h * (1 + 1e-12)
     if left:
-        lo = int(np.searchsorted(x, -pad, side="left"))
-        hi = len(x)
-        edge = x[lo : min(lo + 64, hi)]
-        lo += int(np.count_nonzero(kernel_weights(edge, h, kernel) <= 0))
-    else:
-        lo = 0
-        hi = int(np.searchsorted(x, pad, side="right"))
-        edge = x[max(hi - 64, 0) : hi]
-        hi -= int(np.count_nonzero(kernel_weights(edge, h, kernel) <= 0))
-    return slice(lo, max(lo, hi))
+        outer = int(np.searchsorted(x, -b, side="left"))
+        inner = int(np.searchsorted(x, -a, side="right"))
+        edge = kernel_weights(x[outer:inner], h, kernel)
+        return slice(outer + int(np.count_nonzero(edge <= 0)), len(x))
+    inner = int(np.searchsorted(x, a, side="left"))
+    outer = int(np.searchsorted(x, b, side="right"))
+    edge = kernel_weights(x[inner:outer], h, kernel)
+    return slice(0, inner + int(np.count_nonzero(edge > 0)))
 
 
 def wsum(w: np.ndarray, d: np.ndarray) -> np.ndarray:
