@@ -283,7 +283,7 @@ def test_multiplier_bootstrap_close_to_analytic_and_seeded(mpdta: pd.DataFrame) 
     np.testing.assert_allclose(bp["std_error"], abp["std_error"], rtol=0.15)
     wider = (bp["conf_high_uniform"] - bp["conf_low_uniform"]) > (bp["conf_high"] - bp["conf_low"])
     assert wider.all()
-    assert a.details["uniform_band"] == "multiplier bootstrap"
+    assert a.details["uniform_band"] == "multiplier bootstrap (rademacher weights)"
     assert np.mean(a.draws) == pytest.approx(a.estimate, abs=3 * a.se / np.sqrt(999) * 5)
 
 
@@ -349,3 +349,16 @@ def test_inputs_not_modified_and_json_safe(mpdta: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(mpdta, before)
     out = json.loads(json.dumps(est.to_dict()))
     assert out["details"]["aggregations"][0]["aggregation"] == "simple"
+
+
+def test_row_order_and_frame_type_do_not_matter(mpdta: pd.DataFrame) -> None:
+    pl = pytest.importorskip("polars")
+    base = _cs(mpdta, covariates=["lpop"])
+    shuffled = mpdta.sample(frac=1.0, random_state=3)
+    assert _cs(shuffled, covariates=["lpop"]).estimate == pytest.approx(base.estimate, abs=1e-12)
+    as_polars = pl.from_pandas(mpdta)
+    assert _cs(as_polars, covariates=["lpop"]).estimate == pytest.approx(base.estimate, abs=1e-12)
+    dated = mpdta.assign(year=pd.to_datetime(mpdta["year"].astype(str) + "-01-01"))
+    est = _cs(dated)
+    assert est.estimate == pytest.approx(REFS["never_varying"]["simple"]["att"], abs=1e-9)
+    assert est.details["group"]["term"].tolist() == ["2004-01-01", "2006-01-01", "2007-01-01"]

@@ -42,6 +42,8 @@ class DidData:
         Covariate names.
     balanced
         Panel: every unit observed in every period. Cross-sections: ``False``.
+    g_unit
+        Adoption period index per unit, when already known (saves a pass over the rows).
     """
 
     kind: Literal["panel", "rcs"]
@@ -57,6 +59,7 @@ class DidData:
     names: dict[str, str]
     covariates: tuple[str, ...]
     balanced: bool
+    g_unit: np.ndarray | None = None
 
     @property
     def n_periods(self) -> int:
@@ -66,11 +69,15 @@ class DidData:
     @property
     def n_units(self) -> int:
         """Units (panel) or observations (cross-sections)."""
+        if self.g_unit is not None:
+            return len(self.g_unit)
         return int(self.unit.max()) + 1
 
     @property
     def unit_g(self) -> np.ndarray:
         """Adoption period index per unit (or per observation for cross-sections)."""
+        if self.g_unit is not None:
+            return self.g_unit
         out = np.empty(self.n_units)
         out[self.unit] = self.g
         return out
@@ -78,12 +85,14 @@ class DidData:
     @property
     def cohorts(self) -> np.ndarray:
         """Sorted adoption period indices of the treated cohorts."""
-        return np.unique(self.g[np.isfinite(self.g)])
+        g = self.g if self.g_unit is None else self.g_unit
+        return np.unique(g[np.isfinite(g)]).astype(float)
 
     @property
     def has_never_treated(self) -> bool:
         """Whether some unit or group is never treated."""
-        return bool(np.isinf(self.g).any())
+        g = self.g if self.g_unit is None else self.g_unit
+        return bool(np.isinf(g).any())
 
     def time_label(self, t: float) -> Any:
         """Label of period index ``t``."""
@@ -100,7 +109,24 @@ def load_panel(
     covariates: Sequence[str],
     cluster: str | None,
 ) -> DidData:
-    """Validate a long panel (through :func:`prepare_panel`) and return :class:`DidData`."""
+    """Validate a long panel and return :class:`DidData`.
+
+    A clean balanced panel takes a linear-time route; anything else goes through
+    :func:`prepare_panel`, which raises the precise error or handles unbalanced panels.
+    """
+    from causal_kit.design.did._fastpanel import fast_balanced_panel
+
+    fast = fast_balanced_panel(
+        data,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        treatment=treatment,
+        covariates=covariates,
+        cluster=cluster,
+    )
+    if fast is not None:
+        return fast
     panel = prepare_panel(
         data,
         outcome=outcome,

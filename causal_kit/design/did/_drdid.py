@@ -89,13 +89,16 @@ def _ols_rep(
 
 def panel_att(
     dy: np.ndarray, d: np.ndarray, X: np.ndarray, method: str, ps: Logit | None = None
-) -> tuple[float, np.ndarray]:
-    """ATT and influence function on a balanced two-period panel.
+) -> tuple[np.ndarray, np.ndarray]:
+    """ATTs and influence functions on a balanced two-period panel, for several outcomes.
+
+    The estimators are linear in the outcome change once the propensity score is fixed, so
+    every period compared with the same units and covariates is handled in one pass.
 
     Parameters
     ----------
     dy
-        Outcome change between the period of interest and the base period.
+        ``(n,)`` or ``(n, m)`` outcome changes (one column per comparison).
     d
         1 for the treated cohort, 0 for comparison units.
     X
@@ -104,48 +107,93 @@ def panel_att(
         ``"dr"``, ``"ipw"`` or ``"reg"``.
     ps
         A propensity score already fitted on the same ``d`` and ``X`` (reused across periods).
+
+    Returns
+    -------
+    att, inf
+        ``(m,)`` estimates and ``(n, m)`` influence functions (``(n,)`` for a 1-D ``dy``).
     """
+    flat = dy.ndim == 1
+    DY = dy[:, None] if flat else dy
     n = len(d)
     df = d.astype(float)
     ctrl = d == 0
-    if method == "reg":
-        fitted, rep = _ols_rep(dy, X, ctrl, n)
-        w = df
-        mw = w.mean()
-        eta_t = (w * dy).mean() / mw
-        eta_c = (w * fitted).mean() / mw
-        inf_treat = (w * dy - w * eta_t) / mw
-        inf_cont = (w * fitted - w * eta_c + rep @ (w[:, None] * X).mean(0)) / mw
-        return float(eta_t - eta_c), inf_treat - inf_cont
-    ps = ps if ps is not None else fit_logit(df, X)
+    if method == "ipw":
+        att, inf = _ipw_panel(DY, df, ctrl, X, ps if ps is not None else fit_logit(df, X), n)
+    else:
+        Xc = X[ctrl]
+        gram = Xc.T @ Xc
+        if np.linalg.cond(gram) > 1e15:
+            raise DataError(
+                "the outcome-regression covariates are collinear or do not vary among the "
+                "comparison units of this comparison; drop the offending covariate."
+            )
+        ginv = np.linalg.inv(gram / n)
+        B = np.linalg.solve(gram, Xc.T @ DY[ctrl])
+        F = X @ B  # fitted outcome changes
+        R = DY - F
+        Rc = R * ctrl[:, None]  # control residuals (the OLS scores' weights)
+        if method == "reg":
+            mw = df.mean()
+            eta_t = (df @ DY) / df.sum()
+            eta_c = (df @ F) / df.sum()
+            u = X @ (ginv @ (df[:, None] * X).mean(0))
+            inf_t = (df[:, None] * (DY - eta_t)) / mw
+            inf_c = (df[:, None] * (F - eta_c) + Rc * u[:, None]) / mw
+            att, inf = eta_t - eta_c, inf_t - inf_c
+        else:
+            att, inf = _dr_panel(
+                R, Rc, df, ctrl, X, ginv, ps if ps is not None else fit_logit(df, X), n
+            )
+    return (att, inf[:, 0]) if flat else (att, inf)
+
+
+def _weights(df: np.ndarray, ctrl: np.ndarray, ps: Logit) -> tuple[np.ndarray, np.ndarray]:
     p = ps.p
     keep = np.where(ctrl, p < TRIM, True)
     w_t = keep * df
     w_c = keep * p * (1 - df) / (1 - p)
-    mw_t, mw_c = w_t.mean(), w_c.mean()
-    if mw_c == 0:
+    if w_c.mean() == 0:
         raise DataError(
             "every comparison unit has a propensity score above 0.995 (no overlap); use fewer "
             "covariates or est_method='reg'."
         )
-    if method == "ipw":
-        att_t = (w_t * dy).mean() / mw_t
-        att_c = (w_c * dy).mean() / mw_c
-        inf_t = w_t * dy / mw_t - w_t * att_t / mw_t
-        inf_c = w_c * dy / mw_c - w_c * att_c / mw_c
-        mom = (w_c * (dy - att_c))[:, None] * X
-        inf_c = inf_c + ps.lin_rep @ (mom.mean(0) / mw_c)
-        return float(att_t - att_c), inf_t - inf_c
-    fitted, rep = _ols_rep(dy, X, ctrl, n)
-    resid = dy - fitted
-    dr_t, dr_c = w_t * resid, w_c * resid
-    eta_t, eta_c = dr_t.mean() / mw_t, dr_c.mean() / mw_c
-    inf_treat = (dr_t - w_t * eta_t - rep @ (w_t[:, None] * X).mean(0)) / mw_t
-    lead = dr_c - w_c * eta_c
-    inf_cont = (
-        lead + ps.lin_rep @ (lead[:, None] * X).mean(0) - rep @ (w_c[:, None] * X).mean(0)
-    ) / mw_c
-    return float(eta_t - eta_c), inf_treat - inf_cont
+    return w_t, w_c
+
+
+def _dr_panel(
+    R: np.ndarray,
+    Rc: np.ndarray,
+    df: np.ndarray,
+    ctrl: np.ndarray,
+    X: np.ndarray,
+    ginv: np.ndarray,
+    ps: Logit,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    w_t, w_c = _weights(df, ctrl, ps)
+    mw_t, mw_c = w_t.mean(), w_c.mean()
+    eta_t = (w_t @ R) / w_t.sum()
+    eta_c = (w_c @ R) / w_c.sum()
+    u_t = X @ (ginv @ (w_t[:, None] * X).mean(0))
+    u_c = X @ (ginv @ (w_c[:, None] * X).mean(0))
+    inf_t = (w_t[:, None] * (R - eta_t) - Rc * u_t[:, None]) / mw_t
+    lead = w_c[:, None] * (R - eta_c)
+    inf_c = (lead + ps.lin_rep @ (X.T @ lead / n) - Rc * u_c[:, None]) / mw_c
+    return eta_t - eta_c, inf_t - inf_c
+
+
+def _ipw_panel(
+    DY: np.ndarray, df: np.ndarray, ctrl: np.ndarray, X: np.ndarray, ps: Logit, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    w_t, w_c = _weights(df, ctrl, ps)
+    mw_t, mw_c = w_t.mean(), w_c.mean()
+    att_t = (w_t @ DY) / w_t.sum()
+    att_c = (w_c @ DY) / w_c.sum()
+    inf_t = w_t[:, None] * (DY - att_t) / mw_t
+    lead = w_c[:, None] * (DY - att_c)
+    inf_c = lead / mw_c + ps.lin_rep @ (X.T @ lead / n / mw_c)
+    return att_t - att_c, inf_t - inf_c
 
 
 def rc_att(

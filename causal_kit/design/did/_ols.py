@@ -142,4 +142,4 @@ def fe_levels(*codes: np.ndarray) -> int:
     """Parameters absorbed by fixed effects with these codes (levels minus redundancies)."""
     if not codes:
         return 0
-    return sum(len(np.unique(c)) for c in codes) - (len(codes) - 1)
+    return sum(int(np.count_nonzero(np.bincount(c))) for c in codes) - (len(codes) - 1)

@@ -79,17 +79,14 @@ def _combine(
     idx = np.flatnonzero(keep)
     att = gt.att[idx]
     est = float(att @ w)
-    inf = np.asarray(gt.inf[:, idx] @ w.astype(gt.inf.dtype), dtype=np.float64)
+    inf = np.zeros(gt.n)
+    tmp = np.empty(gt.n)
+    for j, wj in zip(idx, w, strict=True):  # contiguous columns: one pass each
+        np.multiply(gt.inf[:, j], wj, out=tmp)
+        inf += tmp
     if W is not None:
         inf = inf + W.wif(W.cell_code[idx], att)
     return est, inf
-
-
-def _stack(cols: list[np.ndarray], n: int, dtype: np.dtype) -> np.ndarray:
-    out = np.zeros((n, len(cols)), dtype=dtype)
-    for j, c in enumerate(cols):
-        out[:, j] = c
-    return out
 
 
 def aggregate(
@@ -131,16 +128,12 @@ def aggregate(
         terms = terms[terms >= min_e]
     if max_e is not None:
         terms = terms[terms <= max_e]
-    d_att, d_inf = [], []
-    for term in terms:
+    d_att_a = np.zeros(len(terms))
+    d_inf_a = np.zeros((W.n, len(terms)), dtype=gt.inf.dtype, order="F")
+    for j, term in enumerate(terms):
         keep = (e == term) & balanced
         w = pg[keep] / pg[keep].sum()
-        a, f = _combine(gt, keep, w, W)
-        d_att.append(a)
-        d_inf.append(f)
-    d_att_a = np.array(d_att)
-    d_inf_a = _stack(d_inf, W.n, gt.inf.dtype)
-    del d_inf
+        d_att_a[j], d_inf_a[:, j] = _combine(gt, keep, w, W)
     pos = terms >= 0
     if pos.any():
         d_overall = float(d_att_a[pos].mean())

@@ -32,9 +32,10 @@ def bacon_decomposition(data: DidData) -> pd.DataFrame | None:
     code = np.searchsorted(groups, unit_g)
     n_g = np.bincount(code, minlength=len(groups)).astype(float)
     share = n_g / n_g.sum()
-    row_code = code[data.unit]
-    sums = np.zeros((len(groups), T))
-    np.add.at(sums, (row_code, data.t), data.y)
+    wide = data.y.reshape(len(unit_g), T)  # balanced panels are stored unit-major
+    sums = np.column_stack(
+        [np.bincount(code, weights=wide[:, p], minlength=len(groups)) for p in range(T)]
+    )
     means = sums / n_g[:, None]
     dbar = np.where(np.isfinite(groups), (T - np.minimum(groups, T)) / T, 0.0)
     rows: list[tuple[str, float, float, float, float]] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,7 @@ class GroupTime:
     n_treated: np.ndarray
     n_control: np.ndarray
     reference: np.ndarray
+    sum_sq: np.ndarray
     dropped: list[str] = field(default_factory=list)
 
     @property
@@ -89,9 +91,12 @@ class GroupTime:
 
     def se(self) -> np.ndarray:
         """Analytic standard errors of the cells (clustered when ``cluster`` is set)."""
-        from causal_kit.design.did.inference import analytic_se
+        from causal_kit.design.did.inference import SE_FLOOR, analytic_se
 
-        return analytic_se(self.inf, self.cluster)
+        if self.cluster is not None:
+            return analytic_se(self.inf, self.cluster)
+        se = np.sqrt(self.sum_sq) / self.n
+        return np.where(se <= SE_FLOOR, np.nan, se)
 
 
 def plan_cells(cohorts: np.ndarray, n_periods: int, spec: DidSpec) -> tuple[list[Cell], list[str]]:
@@ -153,12 +158,13 @@ def _warn_dropped(dropped: list[str]) -> None:
 
 
 def _alloc(n: int, k: int) -> np.ndarray:
+    """Zeroed ``n × k`` influence-function matrix, column-major so each cell is contiguous."""
     dtype = np.float32 if n * k > IF_FLOAT32_ABOVE else np.float64
-    return np.zeros((n, k), dtype=dtype)
+    return np.zeros((n, k), dtype=dtype, order="F")
 
 
 def _finish(
-    results: list[tuple[Cell, float, int, int]],
+    results: list[tuple[Cell, float, int, int, float]],
     inf: np.ndarray,
     unit_g: np.ndarray,
     cluster: np.ndarray | None,
@@ -174,13 +180,14 @@ def _finish(
         group=np.array([c.g for c, *_ in results], dtype=float),
         time=np.array([c.t for c, *_ in results], dtype=float),
         base=np.array([c.base for c, *_ in results], dtype=float),
-        att=np.array([a for _, a, _, _ in results], dtype=float),
+        att=np.array([r[1] for r in results], dtype=float),
         inf=inf,
         unit_g=unit_g,
         cluster=cluster,
-        n_treated=np.array([nt for *_, nt, _ in results], dtype=np.int64),
-        n_control=np.array([nc for *_, nc in results], dtype=np.int64),
+        n_treated=np.array([r[2] for r in results], dtype=np.int64),
+        n_control=np.array([r[3] for r in results], dtype=np.int64),
         reference=np.array([c.reference for c, *_ in results], dtype=bool),
+        sum_sq=np.array([r[4] for r in results], dtype=float),
         dropped=dropped,
     )
 
@@ -194,8 +201,9 @@ class _PanelEstimator:
         unit_g = data.unit_g
         self.order = np.argsort(unit_g, kind="stable")
         self.unit_g = unit_g[self.order]
-        # rows are sorted by unit then period, so the panel reshapes without copying
-        self.Y = data.y.reshape(n, T)[self.order]
+        # rows are sorted by unit then period, so the panel reshapes without copying; the
+        # cohort-ordered copy is column-major so every period is one contiguous slice
+        self.Y = np.asfortranarray(data.y.reshape(n, T)[self.order])
         self.X: np.ndarray | None = None
         self.x_static = True
         if data.covariates:
@@ -218,7 +226,7 @@ class _PanelEstimator:
         self.blocks = {
             float(self.unit_g[s]): (int(s), int(e)) for s, e in zip(starts, stops, strict=True)
         }
-        self._ps_cache: dict[tuple[float, float, int], Logit] = {}
+        self._ps_cache: dict[tuple[Any, ...], Logit] = {}
         self.covariates = data.covariates
         self.time_label = data.time_label
 
@@ -232,71 +240,120 @@ class _PanelEstimator:
 
     def run(self, cells: list[Cell], dropped: list[str]) -> GroupTime:
         inf = _alloc(self.n, len(cells))
-        results: list[tuple[Cell, float, int, int]] = []
-        for cell in cells:
+        slots: list[tuple[Cell, float, int, int, float] | None] = [None] * len(cells)
+        batches: dict[tuple[Any, ...], list[int]] = {}
+        for j, cell in enumerate(cells):
             if cell.reference:
-                results.append((cell, 0.0, 0, 0))
+                slots[j] = (cell, 0.0, 0, 0, 0.0)
                 continue
             treat, ctrl = self._rows(cell)
             n_t = treat[1] - treat[0]
             n_c = sum(e - s for s, e in ctrl)
             if n_t == 0 or n_c == 0:
-                dropped.append(
-                    f"g={self.time_label(cell.g)}, t={self.time_label(cell.t)}: no comparison units"
-                )
+                dropped.append(f"{self._label(cell)}: no comparison units")
                 continue
+            if self.X is None:
+                try:
+                    att, ss = self._mean_cell(cell, treat, ctrl, n_t, n_c, inf[:, j])
+                except DataError as exc:
+                    dropped.append(f"{self._label(cell)}: {exc}")
+                    continue
+                slots[j] = (cell, att, n_t, n_c, ss)
+            else:
+                key = (cell.g, tuple(ctrl), self._cov_period(cell))
+                batches.setdefault(key, []).append(j)
+        for (g, ctrl_key, period), js in batches.items():
+            treat = self.blocks[float(g)]
+            ctrl = list(ctrl_key)
             try:
-                att, col = self._cell(cell, treat, ctrl, n_t, n_c)
+                atts, sss = self._covariate_batch(
+                    [cells[j] for j in js], treat, ctrl, period, [inf[:, j] for j in js]
+                )
             except (DataError, ConvergenceError) as exc:
-                dropped.append(f"g={self.time_label(cell.g)}, t={self.time_label(cell.t)}: {exc}")
+                dropped.extend(f"{self._label(cells[j])}: {exc}" for j in js)
                 continue
-            inf[:, len(results)] = col
-            results.append((cell, att, n_t, n_c))
+            n_t = treat[1] - treat[0]
+            n_c = sum(e - s for s, e in ctrl)
+            for j, att, ss in zip(js, atts, sss, strict=True):
+                slots[j] = (cells[j], float(att), n_t, n_c, float(ss))
+        keep = [j for j, slot in enumerate(slots) if slot is not None]
+        for new, old in enumerate(keep):  # compact the estimated columns to the left
+            if new != old:
+                inf[:, new] = inf[:, old]
+        results = [slot for slot in slots if slot is not None]
         return _finish(results, inf[:, : len(results)], self.unit_g, self.cluster, dropped)
 
-    def _cell(
-        self, cell: Cell, treat: tuple[int, int], ctrl: list[tuple[int, int]], n_t: int, n_c: int
-    ) -> tuple[float, np.ndarray]:
+    def _label(self, cell: Cell) -> str:
+        return f"g={self.time_label(cell.g)}, t={self.time_label(cell.t)}"
+
+    def _cov_period(self, cell: Cell) -> int:
+        """Period whose covariates enter the comparison (the earlier of base and period - 1)."""
+        if self.x_static:
+            return 0
+        loop_t = cell.t - (0 if self.spec.base_period == "universal" else 1)
+        return min(cell.base, loop_t)
+
+    def _mean_cell(
+        self,
+        cell: Cell,
+        treat: tuple[int, int],
+        ctrl: list[tuple[int, int]],
+        n_t: int,
+        n_c: int,
+        col: np.ndarray,
+    ) -> tuple[float, float]:
+        """Difference of mean changes; write the influence function into ``col``."""
         Y, n = self.Y, self.n
-        col = np.zeros(n)
-        if self.X is None:
-            if self.spec.est_method != "reg" and n_t / (n_t + n_c) >= 0.995:
-                raise DataError("the cohort is over 99.5% of the comparison (no overlap)")
-            s, e = treat
-            dy_t = Y[s:e, cell.t] - Y[s:e, cell.base]
-            mu_t = dy_t.mean()
-            sum_c = 0.0
-            for s2, e2 in ctrl:
-                sum_c += float((Y[s2:e2, cell.t] - Y[s2:e2, cell.base]).sum())
-            mu_c = sum_c / n_c
-            col[s:e] = (n / n_t) * (dy_t - mu_t)
-            for s2, e2 in ctrl:
-                col[s2:e2] = -(n / n_c) * (Y[s2:e2, cell.t] - Y[s2:e2, cell.base] - mu_c)
-            return float(mu_t - mu_c), col
-        idx = np.concatenate([np.arange(*treat)] + [np.arange(s, e) for s, e in ctrl])
-        d = np.zeros(len(idx))
-        d[:n_t] = 1.0
-        dy = Y[idx, cell.t] - Y[idx, cell.base]
-        period = (
-            0
-            if self.x_static
-            else min(cell.base, cell.t - (0 if self.spec.base_period == "universal" else 1))
-        )
-        X = np.column_stack([np.ones(len(idx)), self.X[idx, period, :]])
+        if self.spec.est_method != "reg" and n_t / (n_t + n_c) >= 0.995:
+            raise DataError("the cohort is over 99.5% of the comparison (no overlap)")
+        s, e = treat
+        dy_t = Y[s:e, cell.t] - Y[s:e, cell.base]
+        mu_t = dy_t.mean()
+        dy_c = [Y[s2:e2, cell.t] - Y[s2:e2, cell.base] for s2, e2 in ctrl]
+        mu_c = sum(float(v.sum()) for v in dy_c) / n_c
+        part = (n / n_t) * (dy_t - mu_t)
+        col[s:e] = part
+        ss = float(np.einsum("i,i->", part, part))
+        for (s2, e2), v in zip(ctrl, dy_c, strict=True):
+            part = -(n / n_c) * (v - mu_c)
+            col[s2:e2] = part
+            ss += float(np.einsum("i,i->", part, part))
+        return float(mu_t - mu_c), ss
+
+    def _covariate_batch(
+        self,
+        batch: list[Cell],
+        treat: tuple[int, int],
+        ctrl: list[tuple[int, int]],
+        period: int,
+        cols: list[np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Estimate the cells sharing cohort, comparison units and covariates in one pass."""
+        assert self.X is not None
+        segments = [treat, *ctrl]
+        idx = np.concatenate([np.arange(s, e) for s, e in segments])
+        n1 = len(idx)
+        d = np.zeros(n1)
+        d[: treat[1] - treat[0]] = 1.0
+        Ysub = self.Y[idx]
+        DY = Ysub[:, [c.t for c in batch]] - Ysub[:, [c.base for c in batch]]
+        X = np.column_stack([np.ones(n1), self.X[idx, period, :]])
         ps = None
         if self.spec.est_method != "reg":
-            key = (
-                float(cell.g),
-                float(cell.threshold) if self.spec.control == "notyet" else -1.0,
-                period,
-            )
+            key = (float(batch[0].g), tuple(ctrl), period)
             ps = self._ps_cache.get(key)
             if ps is None:
                 ps = fit_logit(d, X)
                 self._ps_cache[key] = ps
-        att, inf_c = panel_att(dy, d, X, self.spec.est_method, ps)
-        col[idx] = (n / len(idx)) * inf_c
-        return att, col
+        atts, IF = panel_att(DY, d, X, self.spec.est_method, ps)
+        IF *= self.n / n1
+        sss = np.einsum("ij,ij->j", IF, IF)
+        for k, col in enumerate(cols):
+            offset = 0
+            for s, e in segments:
+                col[s:e] = IF[offset : offset + e - s, k]
+                offset += e - s
+        return atts, sss
 
 
 class _RowsEstimator:
@@ -320,11 +377,11 @@ class _RowsEstimator:
         n_rows = len(dd.y)
         n_out = dd.n_units if self.panel else n_rows
         inf = _alloc(n_out, len(cells))
-        results: list[tuple[Cell, float, int, int]] = []
+        results: list[tuple[Cell, float, int, int, float]] = []
         X_all = np.column_stack([np.ones(n_rows), dd.X])
         for cell in cells:
             if cell.reference:
-                results.append((cell, 0.0, 0, 0))
+                results.append((cell, 0.0, 0, 0, 0.0))
                 continue
             in_t = (dd.t == cell.t) | (dd.t == cell.base)
             treat = in_t & (dd.g == cell.g)
@@ -356,7 +413,8 @@ class _RowsEstimator:
             else:
                 inf[rows, j] = (n_out / len(rows)) * inf_r
                 n_t, n_c = int(d.sum()), int((1 - d).sum())
-            results.append((cell, att, n_t, n_c))
+            ss = float(np.sum(np.asarray(inf[:, j], dtype=np.float64) ** 2))
+            results.append((cell, att, n_t, n_c, ss))
         if self.panel:
             unit_g = dd.unit_g
             cluster = None

@@ -85,7 +85,9 @@ def estimate_cs(data: DidData, spec: DidSpec) -> Estimate:
         "calendar": _family_table(agg.calendar, data, spec.level, labels=True),
         "event_study_vcov": pd.DataFrame(dyn_vcov, index=dyn.terms, columns=dyn.terms),
         "uniform_critical_value": crit,
-        "uniform_band": "multiplier bootstrap" if boot else "Gaussian (analytic covariance)",
+        "uniform_band": f"multiplier bootstrap ({boot.weights} weights)"
+        if boot
+        else "Gaussian (analytic covariance)",
         "control": spec.control,
         "base_period": spec.base_period,
         "n_clusters": int(cluster_sums(np.zeros((n, 0)), gt.cluster).shape[0]),

@@ -109,12 +109,16 @@ def robustness_checks(
 
     checks = [no_anticipation_check(table, spec)]
     details: dict[str, object] = {}
-    twfe_coef = float("nan")
-    try:
-        twfe_coef = static_twfe(data, spec)[0]
-    except CausalKitError as exc:  # the comparison is optional; record why it is missing
-        details["twfe_error"] = str(exc)
     bacon = bacon_decomposition(data)
+    twfe_coef = float("nan")
+    if bacon is not None:
+        # on a balanced panel the decomposition reproduces the TWFE coefficient exactly
+        twfe_coef = float((bacon["weight"] * bacon["estimate"]).sum())
+    else:
+        try:
+            twfe_coef = static_twfe(data, spec)[0]
+        except CausalKitError as exc:  # the comparison is optional; record why it is missing
+            details["twfe_error"] = str(exc)
     if np.isfinite(twfe_coef):
         checks.append(bacon_check(bacon, twfe_coef, robust, robust_se))
         details["twfe"] = twfe_coef

@@ -1,0 +1,139 @@
+"""A linear-time loader for the common case: a clean, balanced panel.
+
+It runs the same checks as :func:`causal_kit.core.panel.prepare_panel` with hash codes and a
+``units × periods`` reshape instead of sorting, duplicate detection and group-bys over the long
+frame, and reads pandas columns without copying them. Whenever a check fails (or the panel is
+unbalanced) it returns ``None`` and the caller runs ``prepare_panel``, which raises the precise
+error or handles the unbalanced layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causal_kit.core.errors import CausalKitError
+from causal_kit.core.frames import to_pandas
+from causal_kit.design.did._data import DidData
+
+
+def _column(frame: Any, name: str) -> np.ndarray:
+    return frame[name].to_numpy()
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted integer codes and labels, without hashing when the layout allows it."""
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < 4 * len(values) + 1024:  # dense integer labels: a lookup table
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[values - lo] = True
+            lookup = np.cumsum(present) - 1
+            return lookup[values - lo], np.flatnonzero(present) + lo
+    codes, labels = pd.factorize(values, sort=True)
+    return codes, np.asarray(labels)
+
+
+def _finite_numeric(values: np.ndarray) -> np.ndarray | None:
+    if values.dtype == bool or not np.issubdtype(values.dtype, np.number):
+        return None
+    out = values.astype(np.float64, copy=False)
+    return out if np.isfinite(out).all() else None
+
+
+def fast_balanced_panel(
+    data: Any,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    covariates: Sequence[str],
+    cluster: str | None,
+) -> DidData | None:
+    """Return :class:`DidData` for a clean balanced panel, or ``None`` to use the full checks."""
+    cols = [unit, time, outcome, treatment, *covariates] + ([cluster] if cluster else [])
+    if isinstance(data, pd.DataFrame):
+        if any(c not in data.columns for c in cols) or data.columns.duplicated().any():
+            return None
+        frame: Any = data
+    else:
+        try:
+            frame = to_pandas(data, cols)
+        except CausalKitError:  # the full path reports the problem precisely
+            return None
+    n = len(frame)
+    if n == 0:
+        return None
+    ucode, _ = _codes(_column(frame, unit))
+    tcode, times = _codes(_column(frame, time))
+    if (ucode < 0).any() or (tcode < 0).any():
+        return None
+    n_units, T = int(ucode.max()) + 1, len(times)
+    if n != n_units * T or T < 2:
+        return None
+    key = ucode.astype(np.int64) * T + tcode
+    seen = np.zeros(n, dtype=bool)
+    seen[key] = True
+    if not seen.all():
+        return None
+    in_order = bool((key == np.arange(n)).all())
+    inv = None if in_order else np.empty(n, dtype=np.int64)
+    if inv is not None:
+        inv[key] = np.arange(n)
+
+    def arranged(values: np.ndarray) -> np.ndarray:
+        return values if inv is None else values[inv]
+
+    y = _finite_numeric(_column(frame, outcome))
+    if y is None:
+        return None
+    raw_d = _column(frame, treatment)
+    if raw_d.dtype != bool:
+        if not np.issubdtype(raw_d.dtype, np.number):
+            return None
+        if not ((raw_d == 0) | (raw_d == 1)).all():
+            return None
+    D = arranged(raw_d).astype(np.int8).reshape(n_units, T)
+    if (D[:, 1:] < D[:, :-1]).any():
+        return None
+    n_treated_periods = D.sum(axis=1, dtype=np.int64)
+    treated = n_treated_periods > 0
+    if not treated.any() or (n_treated_periods == T).any():
+        return None
+    g_unit = np.where(treated, T - n_treated_periods, np.inf).astype(float)
+    if treated.all() and len(np.unique(g_unit)) < 2:
+        return None
+    X = np.empty((n, len(covariates)))
+    for j, cov in enumerate(covariates):
+        x = _finite_numeric(_column(frame, cov))
+        if x is None:
+            return None
+        X[:, j] = arranged(x)
+    cl = None
+    if cluster:
+        raw = pd.Series(_column(frame, cluster))
+        if raw.isna().any():
+            return None
+        cl = arranged(pd.factorize(raw.to_numpy(), sort=True)[0].astype(np.int64))
+    idx = np.int32 if n_units < 2**31 - 1 else np.int64
+    units = np.repeat(np.arange(n_units, dtype=idx), T)
+    return DidData(
+        kind="panel",
+        y=np.ascontiguousarray(arranged(y), dtype=np.float64),
+        t=np.tile(np.arange(T, dtype=idx), n_units),
+        g=np.repeat(g_unit.astype(np.float32), T),
+        d=D.ravel(),
+        unit=units,
+        group=units,
+        X=X,
+        cluster=cl,
+        times=np.asarray(times),
+        names={"outcome": outcome, "unit": unit, "time": time, "treatment": treatment},
+        covariates=tuple(covariates),
+        balanced=True,
+        g_unit=g_unit,
+    )
