@@ -40,7 +40,6 @@ from causal_kit.design.did import did
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
-from causal_kit.presentation import Report, run_report
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
 
@@ -95,3 +94,12 @@ __all__ = [
     "validate_summary",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The report runner pulls in papermill and nbconvert; load it only when it is asked for.
+    if name in ("Report", "run_report"):
+        from causal_kit import presentation
+
+        return getattr(presentation, name)
+    raise AttributeError(f"module 'causal_kit' has no attribute {name!r}")
