@@ -8,7 +8,6 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
-
 from conftest import ROOT, make_demo_data
 
 pytestmark = pytest.mark.slow

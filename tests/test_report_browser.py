@@ -3,14 +3,11 @@ executive summary above the fold, and a screenshot saved under reports/ for revi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-import causal_kit as ck
-
 from browser import check_page, chromium_path
 from conftest import ROOT, make_demo_data
+
+import causal_kit as ck
 
 pytestmark = pytest.mark.slow
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from conftest import make_demo_data
 
 import causal_kit as ck
 from causal_kit.presentation import cli
 from causal_kit.presentation.runner import _publish
-
-from conftest import make_demo_data
 
 pytestmark = pytest.mark.slow
 
