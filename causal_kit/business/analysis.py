@@ -24,6 +24,7 @@ from causal_kit.business.segments import Segments, by_segment
 from causal_kit.business.summary import build_summary
 from causal_kit.business.translate import Impact, translate
 from causal_kit.business.triangulate import Triangulation, triangulate
+from causal_kit.business.value import PerUserValue
 from causal_kit.core.errors import CausalKitWarning, SpecificationError
 from causal_kit.core.estimate import Estimate
 from causal_kit.core.launch import Launch
@@ -352,8 +353,11 @@ def _finish(launch: Launch, outcome: str, design: str, grain: str, primary: Esti
     end = pd.Timestamp(as_of).date() if as_of is not None else window[1]
     days = float((end - launch.first_start).days) if launch.first_start else None
     score = scorecard(list(tri.estimates.values()) or [primary], triangulation=tri)
-    impact = translate(primary, users=n_exposed, value_per_unit=value_per_unit,
-                       periods_per_year=periods_per_year, cost=yearly_cost,
+    model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
+                         periods_per_year=periods_per_year,
+                         unit_name="users" if grain.startswith("user") else
+                         f"{launch.unit}s launched to")
+    impact = translate(primary, value_model=model, cost=yearly_cost,
                        upfront_cost=upfront_cost, criteria=launch, days_since_launch=days,
                        guardrails={m: e for m, e in guards.items()
                                    if m in launch.criteria.guardrails},

@@ -78,11 +78,14 @@ class PerUserValue(ValueModel):
         number when an increase of the metric costs money).
     periods_per_year
         How many of the metric's periods make a year (52 for a weekly metric, 12 for monthly).
+    unit_name
+        What ``users`` counts, for the printed formula (``"users"``, ``"regions"``...).
     """
 
     users: float
     value_per_unit: float = 1.0
     periods_per_year: float = 1.0
+    unit_name: str = "users"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "users", _positive("users", self.users))
@@ -105,8 +108,8 @@ class PerUserValue(ValueModel):
     def describe(self) -> str:
         """Return the formula with its inputs."""
         return (
-            f"effect × {self.users:,.6g} users × {self.value_per_unit:,.6g} per unit of the metric"
-            f" × {self.periods_per_year:g} periods per year"
+            f"effect × {self.users:,.6g} {self.unit_name} × {self.value_per_unit:,.6g} per unit "
+            f"of the metric × {self.periods_per_year:g} periods per year"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +119,7 @@ class PerUserValue(ValueModel):
             "users": self.users,
             "value_per_unit": self.value_per_unit,
             "periods_per_year": self.periods_per_year,
+            "unit_name": self.unit_name,
             "formula": self.describe(),
         }
 
