@@ -16,6 +16,8 @@ from causal_kit.core.estimate import Estimate
 from causal_kit.design.did._data import DidData, load_cross_sections, load_panel
 from causal_kit.design.did._spec import DidSpec, build_spec
 from causal_kit.design.did.cs_result import estimate_cs
+from causal_kit.design.did.imputation import estimate_imputation
+from causal_kit.design.did.sa import estimate_sa
 from causal_kit.design.did.twfe import estimate_twfe
 from causal_kit.design.did.twobytwo import estimate_2x2
 
@@ -136,10 +138,11 @@ def did(
     )
     dd = _load(data, spec)
     chosen = choose_method(dd, spec)
-    if spec.bootstrap != "none" and chosen in ("2x2", "twfe"):
+    if spec.bootstrap != "none" and chosen in ("2x2", "twfe", "sa"):
         raise SpecificationError(
             f"bootstrap={spec.bootstrap!r} is not available for method={chosen!r}; use "
-            "bootstrap='none' (analytic, clustered standard errors) or method='cs'."
+            "bootstrap='none' (analytic, clustered standard errors) or method='cs' or "
+            "'imputation'."
         )
     if chosen == "2x2":
         return estimate_2x2(dd, spec)
@@ -147,7 +150,9 @@ def did(
         return estimate_twfe(dd, spec)
     if chosen == "cs":
         return estimate_cs(dd, spec)
-    raise SpecificationError(f"method={chosen!r} is not available yet; use '2x2', 'twfe' or 'cs'.")
+    if chosen == "sa":
+        return estimate_sa(dd, spec)
+    return estimate_imputation(dd, spec)
 
 
 def _load(data: Any, spec: DidSpec) -> DidData:
