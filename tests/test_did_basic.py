@@ -303,3 +303,74 @@ def test_cross_sections_treatment_must_be_constant_in_group_period(kielmc: pd.Da
     df.loc[df.index[0], "y81nrinc"] = 1 - df.loc[df.index[0], "y81nrinc"]
     with pytest.raises(ck.DataError, match="differs between rows of nearinc="):
         _kielmc(df)
+
+
+# --- bootstraps of the regression designs -------------------------------------------------------
+
+
+def test_wild_cluster_bootstrap_equals_brute_force_reestimation() -> None:
+    from causal_kit.design.did._wild import _WEBB, ols_bootstrap
+
+    rng = np.random.default_rng(0)
+    n, G = 200, 7
+    cl = rng.integers(0, G, n)
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.normal(size=n)])
+    y = X @ np.array([1.0, 0.5, 0.2]) + rng.normal(size=n) + rng.normal(size=G)[cl]
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    e = y - X @ b
+    c = np.array([0.0, 1.0, 0.0])
+    A = np.linalg.inv(X.T @ X)
+    factor = (G / (G - 1)) * ((n - 1) / (n - 3))
+
+    def cluster_se(resid: np.ndarray) -> float:
+        S = np.column_stack(
+            [np.bincount(cl, weights=X[:, j] * resid, minlength=G) for j in range(3)]
+        )
+        return float(np.sqrt(c @ A @ S.T @ S @ A @ c * factor))
+
+    fast = ols_bootstrap(
+        X, e, c, float(c @ b), cl, kind="wild", n_boot=400, seed=1, level=0.95, small_sample=factor
+    )
+    V = _WEBB[np.random.default_rng(1).integers(0, 6, size=(400, G))]
+    t_star = []
+    for v in V:
+        ys = X @ b + e * v[cl]
+        bs = np.linalg.lstsq(X, ys, rcond=None)[0]
+        t_star.append(abs(c @ (bs - b)) / cluster_se(ys - X @ bs))
+    crit = np.quantile(t_star, 0.95, method="inverted_cdf")
+    assert fast.se == pytest.approx(cluster_se(e), rel=1e-12)
+    assert fast.ci[1] == pytest.approx(c @ b + crit * fast.se, rel=1e-10)
+
+
+@pytest.mark.parametrize("method", ["2x2", "twfe", "sa"])
+def test_regression_designs_bootstrap(
+    mpdta: pd.DataFrame, kielmc: pd.DataFrame, method: str
+) -> None:
+    if method == "2x2":
+
+        def fit(**kw: object) -> ck.Estimate:
+            return _kielmc(kielmc, cluster="nbh", **kw)
+    else:
+
+        def fit(**kw: object) -> ck.Estimate:
+            return ck.did(
+                mpdta,
+                outcome="lemp",
+                time="year",
+                unit="countyreal",
+                treatment="treated",
+                method=method,
+                **kw,
+            )  # type: ignore[arg-type]
+
+    base = fit()
+    mult = fit(bootstrap="multiplier", seed=4, n_boot=999)
+    wild = fit(bootstrap="wild", seed=4, n_boot=999)
+    again = fit(bootstrap="wild", seed=4, n_boot=999)
+    assert mult.draws is not None and wild.draws is not None and len(wild.draws) == 999
+    np.testing.assert_array_equal(wild.draws, again.draws)
+    assert mult.estimate == wild.estimate == base.estimate
+    assert mult.se == pytest.approx(base.se, rel=0.25)
+    assert wild.se == pytest.approx(base.se, rel=1e-9)  # studentised around the analytic SE
+    assert wild.ci[0] < wild.estimate < wild.ci[1]
+    assert wild.details["bootstrap"] == "wild"

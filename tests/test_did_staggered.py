@@ -76,11 +76,9 @@ def test_sun_abraham_without_never_treated_uses_last_cohort(mpdta: pd.DataFrame)
     assert np.isfinite(est.estimate) and est.se > 0
 
 
-def test_sun_abraham_rejects_notyet_and_bootstrap(mpdta: pd.DataFrame) -> None:
+def test_sun_abraham_rejects_notyet(mpdta: pd.DataFrame) -> None:
     with pytest.raises(ck.SpecificationError, match="control='notyet' applies to method='cs'"):
         _did(mpdta, method="sa", control="notyet")
-    with pytest.raises(ck.SpecificationError, match="bootstrap='multiplier' is not available"):
-        _did(mpdta, method="sa", bootstrap="multiplier")
 
 
 # --- imputation ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
+from causal_kit.core.errors import CausalKitWarning, DataError
 from causal_kit.core.estimate import Estimate
 from causal_kit.design.did._data import DidData, load_cross_sections, load_panel
 from causal_kit.design.did._spec import DidSpec, build_spec
@@ -138,12 +138,6 @@ def did(
     )
     dd = _load(data, spec)
     chosen = choose_method(dd, spec)
-    if spec.bootstrap != "none" and chosen in ("2x2", "twfe", "sa"):
-        raise SpecificationError(
-            f"bootstrap={spec.bootstrap!r} is not available for method={chosen!r}; use "
-            "bootstrap='none' (analytic, clustered standard errors) or method='cs' or "
-            "'imputation'."
-        )
     if chosen == "2x2":
         return estimate_2x2(dd, spec)
     if chosen == "twfe":

@@ -26,6 +26,7 @@ from causal_kit.design.did._data import DidData
 from causal_kit.design.did._ols import absorb, fe_levels, ols
 from causal_kit.design.did._result import build_estimate, interval, wald_pretrend
 from causal_kit.design.did._spec import DidSpec
+from causal_kit.design.did._wild import bootstrap_fit
 from causal_kit.design.did.staggered import event_table, gaussian_crit, robustness_checks
 from causal_kit.design.did.twfe import inference_for
 
@@ -132,6 +133,12 @@ def estimate_sa(data: DidData, spec: DidSpec) -> Estimate:
         **extra,
     }
     ci, p = interval(headline, head_se, spec.level)
+    c = np.r_[w_all, np.zeros(M.shape[1] - 1 - k)]
+    cluster = inf.cluster if inf.se == "cluster" else None
+    boot = bootstrap_fit(spec, M[:, 1:], fit.resid, c, headline, cluster, fit.k)
+    details["bootstrap"] = boot.kind if boot else None
+    if boot is not None:
+        head_se, ci, p = boot.se, boot.ci, boot.p_value
     return build_estimate(
         method="sa",
         spec=spec,
@@ -143,6 +150,7 @@ def estimate_sa(data: DidData, spec: DidSpec) -> Estimate:
         details=details,
         ci=ci,
         p_value=p,
+        draws=boot.draws if boot else None,
     )
 
 

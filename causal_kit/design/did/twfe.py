@@ -8,18 +8,20 @@ comparisons negatively (already-treated units serve as controls); prefer ``metho
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from causal_kit.core.errors import DataError
+from causal_kit.core.errors import CausalKitError, CausalKitWarning, DataError
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.stats import tidy_table
 from causal_kit.design.did._data import DidData
 from causal_kit.design.did._ols import OlsFit, absorb, fe_levels, ols
 from causal_kit.design.did._result import build_estimate, wald_pretrend
 from causal_kit.design.did._spec import DidSpec
+from causal_kit.design.did._wild import bootstrap_fit
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,15 @@ def event_time(data: DidData) -> np.ndarray:
     return data.t - data.g
 
 
-def static_twfe(data: DidData, spec: DidSpec) -> tuple[float, float, float, OlsFit]:
+def static_twfe(
+    data: DidData, spec: DidSpec, *, keep_design: bool = False
+) -> tuple[float, float, float, OlsFit, np.ndarray | None]:
     """Fit the static TWFE coefficient on the (anticipation-shifted) treatment dummy.
 
     Returns
     -------
-    coef, se, dof, fit
+    coef, se, dof, fit, design
+        ``design`` is the regressor matrix after absorbing the effects (when ``keep_design``).
     """
     fes = fixed_effects(data)
     D = (event_time(data) >= -spec.anticipation).astype(float)
@@ -80,7 +85,8 @@ def static_twfe(data: DidData, spec: DidSpec) -> tuple[float, float, float, OlsF
         extra_k=fe_levels(*fes),
         names=["treatment", *data.covariates],
     )
-    return float(fit.coef[0]), float(np.sqrt(fit.vcov[0, 0])), inf.dof(fit), fit
+    design = M[:, 1:] if keep_design else None
+    return float(fit.coef[0]), float(np.sqrt(fit.vcov[0, 0])), inf.dof(fit), fit, design
 
 
 def event_study(data: DidData, spec: DidSpec) -> tuple[pd.DataFrame, np.ndarray, float]:
@@ -152,7 +158,7 @@ def window(table: pd.DataFrame, spec: DidSpec) -> pd.DataFrame:
 
 def estimate_twfe(data: DidData, spec: DidSpec) -> Estimate:
     """Fit the static TWFE coefficient (headline) and the event study (``by_period``)."""
-    coef, se, dof, fit = static_twfe(data, spec)
+    coef, se, dof, fit, design = static_twfe(data, spec, keep_design=spec.bootstrap != "none")
     table, V, _ = event_study(data, spec)
     checks = [pre_trend_check(table, V, spec)]
     details = {
@@ -161,14 +167,57 @@ def estimate_twfe(data: DidData, spec: DidSpec) -> Estimate:
         "dof": dof,
         "n_obs": fit.n,
     }
+    boot = None
+    if design is not None:
+        c = np.zeros(design.shape[1])
+        c[0] = 1.0
+        boot = bootstrap_fit(
+            spec,
+            design,
+            fit.resid,
+            c,
+            coef,
+            inference_for(data, spec).cluster
+            if inference_for(data, spec).se == "cluster"
+            else None,
+            fit.k,
+        )
+        details["bootstrap"] = boot.kind if boot else None
     return build_estimate(
         method="twfe",
         spec=spec,
         data=data,
         estimate=coef,
-        se=se,
+        se=boot.se if boot else se,
         dof=dof,
         by_period=window(table, spec),
-        checks=checks,
+        checks=checks + _bacon_checks(data, spec, coef),
         details=details,
+        draws=boot.draws if boot else None,
+        ci=boot.ci if boot else None,
+        p_value=boot.p_value if boot else None,
     )
+
+
+def _bacon_checks(data: DidData, spec: DidSpec, twfe: float) -> list[Check]:
+    """For staggered adoption: the Goodman-Bacon weights and the robust (cs) comparison."""
+    if len(data.cohorts) < 2 or data.kind != "panel":
+        return []
+    from dataclasses import replace
+
+    from causal_kit.design.did.aggregate import aggregate
+    from causal_kit.design.did.bacon import bacon_check, bacon_decomposition
+    from causal_kit.design.did.cs import att_gt
+    from causal_kit.design.did.inference import analytic_se
+
+    control = "never" if data.has_never_treated else "notyet"
+    cs_spec = replace(spec, control=control, covariates=(), base_period="varying")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CausalKitWarning)
+            gt = att_gt(replace(data, X=data.X[:, :0], covariates=()), cs_spec)
+        agg = aggregate(gt)
+    except CausalKitError:
+        return []
+    robust_se = float(analytic_se(agg.simple_inf[:, None], gt.cluster)[0])
+    return [bacon_check(bacon_decomposition(data), twfe, agg.simple, robust_se)]

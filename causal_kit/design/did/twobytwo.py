@@ -20,6 +20,7 @@ from causal_kit.design.did._data import DidData
 from causal_kit.design.did._ols import ols
 from causal_kit.design.did._result import build_estimate, wald_pretrend
 from causal_kit.design.did._spec import DidSpec
+from causal_kit.design.did._wild import bootstrap_fit
 from causal_kit.design.did.twfe import event_study, inference_for, pre_trend_check, window
 
 
@@ -80,14 +81,21 @@ def estimate_2x2(data: DidData, spec: DidSpec) -> Estimate:
         by_period = window(table, spec)
     else:
         checks = [wald_pretrend([], np.empty(0), np.empty((0, 0)), what="")]
+    c = np.zeros(X.shape[1])
+    c[3] = 1.0
+    boot = bootstrap_fit(spec, X, fit.resid, c, coef, inf.cluster, fit.k)
+    details["bootstrap"] = boot.kind if boot else None
     return build_estimate(
         method="2x2",
         spec=spec,
         data=data,
         estimate=coef,
-        se=se,
+        se=boot.se if boot else se,
         dof=dof,
         by_period=by_period,
         checks=checks,
         details=details,
+        draws=boot.draws if boot else None,
+        ci=boot.ci if boot else None,
+        p_value=boot.p_value if boot else None,
     )
