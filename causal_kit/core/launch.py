@@ -51,6 +51,12 @@ class SuccessCriteria:
     value_basis: str = "low"
     guardrails_lower_is_worse: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Normalise containers so that a spec read back from JSON equals the one written.
+        object.__setattr__(self, "guardrails", dict(self.guardrails))
+        object.__setattr__(self, "guardrails_lower_is_worse",
+                           tuple(self.guardrails_lower_is_worse))
+
 
 @dataclass(frozen=True)
 class Launch:
