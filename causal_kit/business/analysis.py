@@ -17,6 +17,7 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
+from causal_kit.business._render import money
 from causal_kit.business.cascade import Cascade, cascade
 from causal_kit.business.decide import Decision
 from causal_kit.business.scorecard import Scorecard, scorecard
@@ -111,12 +112,12 @@ class LaunchAnalysis:
         """One sentence: the effect, the money range, the recommendation and the confidence."""
         e, i = self.primary, self.impact
         pct = f"{e.level:.0%}"
-        cur = i.currency if hasattr(i, "currency") else "$"
+        cur = i.currency
         return (
             f"{self.launch.name} changed {self.outcome} by {e.estimate:+,.4g} per "
             f"{self.grain} ({pct} interval {e.ci[0]:+,.4g} to {e.ci[1]:+,.4g}), worth "
-            f"{_money(i.annual_value, cur)} a year ({_money(i.annual_value_low, cur)} to "
-            f"{_money(i.annual_value_high, cur)}). Recommendation: {self.decision.action}. "
+            f"{money(i.annual_value, cur)} a year ({money(i.annual_value_low, cur)} to "
+            f"{money(i.annual_value_high, cur)}). Recommendation: {self.decision.action}. "
             f"Confidence: {self.scorecard.grade}."
         )
 
@@ -130,17 +131,6 @@ class LaunchAnalysis:
             segments=self.segments, parameters=parameters, data_fingerprint=data_fingerprint,
             package_versions=package_versions,
         )
-
-
-def _money(value: float | None, currency: str) -> str:
-    if value is None:
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= cut:
-            return f"{sign}{currency}{v / cut:,.1f}{suffix}"
-    return f"{sign}{currency}{v:,.0f}"
 
 
 def analyze_launch(

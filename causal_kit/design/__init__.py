@@ -1,1 +1,4 @@
-"""Layer: design — one estimator family per subpackage; each takes a panel or unit-level frame and returns an Estimate."""
+"""Layer: design — one estimator family per subpackage.
+
+Each takes a panel (or unit-level frame) and returns an :class:`~causal_kit.Estimate`.
+"""

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from causal_kit.business._render import money
 from causal_kit.business.analysis import LaunchAnalysis
 from causal_kit.core.plot import PALETTE
 
@@ -54,17 +55,6 @@ def figure_html(fig: Figure, alt: str) -> str:
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _money(value: float | None, currency: str = "$") -> str:
-    if value is None:
-        return "n/a"
-    sign = "−" if value < 0 else ""
-    v = abs(value)
-    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= cut:
-            return f"{sign}{currency}{v / cut:,.1f}{suffix}"
-    return f"{sign}{currency}{v:,.0f}"
-
-
 def _num(value: float) -> str:
     return f"{value:+,.4g}"
 
@@ -88,7 +78,7 @@ def value_chart(a: LaunchAnalysis) -> Figure:
                 label="cost per year")
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks([0, 1], ["cost", "value"])
-    ax.xaxis.set_major_formatter(lambda x, _: _money(x, i.currency))
+    ax.xaxis.set_major_formatter(lambda x, _: money(x, i.currency))
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_title("What the launch is worth per year", loc="left", fontsize=11)
     for side in ("top", "right"):
@@ -106,8 +96,8 @@ def executive_summary(a: LaunchAnalysis) -> Block:
         (f"Effect on {a.outcome}", f"{_num(e.estimate)} per {a.grain}",
          ""),
         (f"{e.level:.0%} interval", f"{_num(e.ci[0])} to {_num(e.ci[1])}", ""),
-        ("Value per year", f"{_money(i.annual_value, i.currency)} "
-         f"({_money(i.annual_value_low, i.currency)} to {_money(i.annual_value_high, i.currency)})",
+        ("Value per year", f"{money(i.annual_value, i.currency)} "
+         f"({money(i.annual_value_low, i.currency)} to {money(i.annual_value_high, i.currency)})",
          ""),
         ("Confidence", a.scorecard.grade, ""),
     ]
