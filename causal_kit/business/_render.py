@@ -151,3 +151,17 @@ def _frame_html(frame: pd.DataFrame) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+class ShowsSummary:
+    """Display a result through its ``summary()``: rich HTML in Jupyter, plain text in print."""
+
+    def summary(self) -> Rendered:
+        """Return the result as a printable view."""
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def __str__(self) -> str:
+        return str(self.summary())

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from causal_kit.business._render import Rendered, number
+from causal_kit.business._render import Rendered, ShowsSummary, number
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 
@@ -70,7 +70,7 @@ _BROKEN = {
 
 
 @dataclass(frozen=True)
-class Cascade:
+class Cascade(ShowsSummary):
     """The effects of one launch along the metric cascade, and whether each link holds.
 
     Attributes
@@ -129,12 +129,6 @@ class Cascade:
             [("Effect at each level", lv), ("Links", lk)],
             self.broken_links,
         )
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dictionary."""

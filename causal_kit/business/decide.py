@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from causal_kit.business._render import Rendered, money, number, ratio
+from causal_kit.business._render import Rendered, ShowsSummary, money, number, ratio
 from causal_kit.core.errors import DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.launch import Launch, SuccessCriteria
@@ -101,7 +101,7 @@ class GuardrailResult:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(ShowsSummary):
     """A recommendation with the rule that fired, every test evaluated, and every input.
 
     Attributes
@@ -157,12 +157,6 @@ class Decision:
             [("Rule that fired", self.rule), ("Why", self.reason)],
             tables,
         )
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dictionary."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from causal_kit.business._render import Rendered
+from causal_kit.business._render import Rendered, ShowsSummary
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.options import Grade
@@ -50,7 +50,7 @@ GRADE_RULE = (
 
 
 @dataclass(frozen=True)
-class Scorecard:
+class Scorecard(ShowsSummary):
     """How much to trust the estimates, as one grade with the reasons that lowered it.
 
     Attributes
@@ -91,12 +91,6 @@ class Scorecard:
             [("Checks", table)],
             list(self.reasons) or ["Nothing lowered the grade."],
         )
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dictionary."""

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from causal_kit.business._designs import design_function
-from causal_kit.business._render import Rendered, number
+from causal_kit.business._render import Rendered, ShowsSummary, number
 from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
 
 
 @dataclass(frozen=True)
-class Segments:
+class Segments(ShowsSummary):
     """Effects by segment with revenue shares.
 
     Attributes
@@ -62,12 +62,6 @@ class Segments:
                 ("Overall effect", f"{number(o.estimate)} [{number(o.ci[0])}, {number(o.ci[1])}]")
             )
         return Rendered("Effect by segment", rows, [("Segments", self.table)], [self.message])
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dictionary."""

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal_kit.business._render import Rendered, money, number, ratio
+from causal_kit.business._render import Rendered, ShowsSummary, money, number, ratio
 from causal_kit.business.decide import Decision, decide, effect_interval, resolve_criteria
 from causal_kit.business.scorecard import Scorecard
 from causal_kit.business.value import PerUserValue, RunningCost, ValueModel
@@ -37,7 +37,7 @@ MIN_DRAWS = 20
 
 
 @dataclass(frozen=True)
-class Impact:
+class Impact(ShowsSummary):
     """What a launch's effect is worth per year, how sure that is, and what to do.
 
     Attributes
@@ -136,12 +136,6 @@ class Impact:
             rows,
             [("Decision rule, tested in order (the first 'yes' decides)", steps)],
         )
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
     def to_markdown(self) -> str:
         """Return the summary as Markdown."""

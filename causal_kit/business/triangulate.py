@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from causal_kit.business._designs import NAMES, design_function
-from causal_kit.business._render import Rendered
+from causal_kit.business._render import Rendered, ShowsSummary
 from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
@@ -41,7 +41,7 @@ MIN_PER_SIDE_RD = 10
 
 
 @dataclass(frozen=True)
-class Triangulation:
+class Triangulation(ShowsSummary):
     """Every eligible design's estimate, why the others were not run, and whether they agree.
 
     Attributes
@@ -73,12 +73,6 @@ class Triangulation:
             [("Verdict", self.verdict), ("In words", self.verdict_message)],
             [("Concordance", self.concordance), ("Which designs apply", self.eligibility)],
         )
-
-    def _repr_html_(self) -> str:
-        return self.summary()._repr_html_()
-
-    def __str__(self) -> str:
-        return str(self.summary())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dictionary."""
