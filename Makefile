@@ -8,7 +8,6 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements/dev.lock
 UV     := uv==0.13.9
 DEMO   := data/demo
-LAUNCH ?= assistant-v2
 
 .PHONY: env report test lab demo bench lint browser clean lock
 
@@ -27,8 +26,10 @@ $(DEMO)/.complete: | $(STAMP)
 
 demo: $(DEMO)/.complete
 
+# the demo's three launches: a staggered regional rollout, the same rollout whose cascade breaks
+# (tasks improve, revenue does not), and a launch gated on a user score
 report: $(STAMP) $(DEMO)/.complete
-	$(BIN)/causal-kit report -p launch_name $(LAUNCH) -p data_dir $(DEMO)/staggered
+	$(BIN)/causal-kit report --config data/demo_launches.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
