@@ -291,7 +291,7 @@ def test_clustered_analytic_se(mpdta: pd.DataFrame) -> None:
     df = mpdta.assign(region=mpdta["countyreal"] // 1000)
     est = _cs(df, cluster="region")
     unit = _cs(mpdta)
-    assert est.estimate == unit.estimate
+    assert est.estimate == pytest.approx(unit.estimate, abs=1e-12)
     assert est.se != pytest.approx(unit.se, rel=1e-3)
     assert est.details["n_clusters"] == df["region"].nunique()
     wild = _cs(df, cluster="region", bootstrap="wild", seed=3, n_boot=499)
@@ -362,3 +362,30 @@ def test_row_order_and_frame_type_do_not_matter(mpdta: pd.DataFrame) -> None:
     est = _cs(dated)
     assert est.estimate == pytest.approx(REFS["never_varying"]["simple"]["att"], abs=1e-9)
     assert est.details["group"]["term"].tolist() == ["2004-01-01", "2006-01-01", "2007-01-01"]
+
+
+@pytest.mark.parametrize("opts", [{}, {"control": "notyet", "base_period": "universal"}])
+def test_moment_and_dense_influence_functions_agree(mpdta: pd.DataFrame, opts: dict) -> None:
+    from causal_kit.design.did.aggregate import aggregate
+    from causal_kit.design.did.cs import att_gt
+
+    spec = _spec(**opts)
+    dd = load_panel(
+        mpdta,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        treatment="treated",
+        covariates=(),
+        cluster=None,
+    )
+    moments, dense = att_gt(dd, spec), att_gt(dd, spec, dense=True)
+    assert type(moments.store).__name__ == "MomentIF"
+    assert type(dense.store).__name__ == "DenseIF"
+    np.testing.assert_allclose(moments.att, dense.att, atol=1e-13)
+    np.testing.assert_allclose(moments.se(), dense.se(), rtol=1e-10)
+    agg = aggregate(dense)
+    W, wif = agg.heads()
+    W = np.concatenate([W, agg.dynamic.W], axis=1)
+    wif = np.concatenate([wif, agg.dynamic.wif], axis=1)
+    np.testing.assert_allclose(moments.cov(W, wif), dense.cov(W, wif), rtol=1e-9, atol=1e-16)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from causal_kit.core.errors import CausalKitWarning, DataError
+from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate
 from causal_kit.design.did._data import DidData, load_cross_sections, load_panel
 from causal_kit.design.did._spec import DidSpec, build_spec
@@ -138,6 +138,7 @@ def did(
     )
     dd = _load(data, spec)
     chosen = choose_method(dd, spec)
+    _check_compatible(spec, chosen)
     if chosen == "2x2":
         return estimate_2x2(dd, spec)
     if chosen == "twfe":
@@ -147,6 +148,26 @@ def did(
     if chosen == "sa":
         return estimate_sa(dd, spec)
     return estimate_imputation(dd, spec)
+
+
+def _check_compatible(spec: DidSpec, method: str) -> None:
+    """Refuse options that the chosen method would otherwise ignore silently."""
+    rules = [
+        ("est_method", spec.est_method != "dr", ("cs",)),
+        ("base_period", spec.base_period != "varying", ("cs",)),
+        ("balance_e", spec.balance_e is not None, ("cs",)),
+        ("control", spec.control != "never", ("cs",)),
+        ("se", spec.se != "cluster", ("2x2", "twfe", "sa")),
+    ]
+    for name, changed, methods in rules:
+        if changed and method not in methods:
+            value = getattr(spec, name)
+            allowed = " or ".join(repr(m) for m in methods)
+            raise SpecificationError(
+                f"{name}={value!r} applies to method={allowed}, not to method={method!r} "
+                f"(chosen {'automatically' if spec.method == 'auto' else 'explicitly'}); "
+                f"drop {name} or pick a method that uses it."
+            )
 
 
 def _load(data: Any, spec: DidSpec) -> DidData:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -22,14 +22,13 @@ class DidData:
     ----------
     kind
         ``"panel"`` (units followed over time) or ``"rcs"`` (repeated cross-sections).
-    y, t, g, d
-        Outcome, period index (0-based), adoption period index of the row's unit or group
-        (``inf`` if never treated) and the 0/1 treatment.
-    unit
-        Unit codes (panel) or row numbers (cross-sections).
-    group
-        Unit codes (panel) or group codes (cross-sections): the level at which treatment is
-        assigned.
+    y, d
+        Outcome and 0/1 treatment of each row.
+    t_rows, g_rows, unit_rows, group_rows
+        Period index (0-based), adoption period index of the row's unit or group (``inf`` if
+        never treated), unit codes (panel) or row numbers (cross-sections), and the codes of the
+        level at which treatment is assigned. ``None`` for a balanced panel given by ``g_unit``:
+        the properties ``t``, ``g``, ``unit`` and ``group`` then build them on first use.
     X
         Covariates, ``(n, p)``.
     cluster
@@ -48,11 +47,11 @@ class DidData:
 
     kind: Literal["panel", "rcs"]
     y: np.ndarray
-    t: np.ndarray
-    g: np.ndarray
+    t_rows: np.ndarray | None
+    g_rows: np.ndarray | None
     d: np.ndarray
-    unit: np.ndarray
-    group: np.ndarray
+    unit_rows: np.ndarray | None
+    group_rows: np.ndarray | None
     X: np.ndarray
     cluster: np.ndarray | None
     times: np.ndarray
@@ -60,6 +59,44 @@ class DidData:
     covariates: tuple[str, ...]
     balanced: bool
     g_unit: np.ndarray | None = None
+    cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def _rows(self, name: str) -> np.ndarray:
+        """Per-row arrays; a balanced panel built from its unit-by-period layout on first use."""
+        given = getattr(self, f"{name}_rows")
+        if given is not None:
+            return given
+        if name not in self.cache:
+            assert self.g_unit is not None, "row arrays or g_unit must be given"
+            n_units, T = len(self.g_unit), len(self.times)
+            idx = np.int32 if n_units < 2**31 - 1 else np.int64
+            if name == "t":
+                self.cache[name] = np.tile(np.arange(T, dtype=idx), n_units)
+            elif name in ("unit", "group"):
+                self.cache[name] = np.repeat(np.arange(n_units, dtype=idx), T)
+            else:
+                self.cache[name] = np.repeat(self.g_unit.astype(np.float32), T)
+        return self.cache[name]
+
+    @property
+    def t(self) -> np.ndarray:
+        """Period index of each row."""
+        return self._rows("t")
+
+    @property
+    def g(self) -> np.ndarray:
+        """Adoption period index of each row's unit or group (``inf`` never treated)."""
+        return self._rows("g")
+
+    @property
+    def unit(self) -> np.ndarray:
+        """Unit code (panel) or row number (cross-sections) of each row."""
+        return self._rows("unit")
+
+    @property
+    def group(self) -> np.ndarray:
+        """Unit (panel) or group (cross-sections) code of each row."""
+        return self._rows("group")
 
     @property
     def n_periods(self) -> int:
@@ -141,11 +178,11 @@ def load_panel(
     return DidData(
         kind="panel",
         y=f["y"].to_numpy(dtype=float),
-        t=f["t"].to_numpy(),
-        g=f["g"].to_numpy(dtype=float),
+        t_rows=f["t"].to_numpy(),
+        g_rows=f["g"].to_numpy(dtype=float),
         d=f["d"].to_numpy(),
-        unit=u,
-        group=u,
+        unit_rows=u,
+        group_rows=u,
         X=_matrix(f, panel.covariates),
         cluster=_codes(f["cluster"]) if cluster else None,
         times=panel.times,
@@ -235,11 +272,11 @@ def load_cross_sections(
     return DidData(
         kind="rcs",
         y=y[order],
-        t=t[order].astype(np.int64),
-        g=g_group[gcode[order]],
+        t_rows=t[order].astype(np.int64),
+        g_rows=g_group[gcode[order]],
         d=d[order],
-        unit=np.arange(len(df)),
-        group=gcode[order].astype(np.int64),
+        unit_rows=np.arange(len(df)),
+        group_rows=gcode[order].astype(np.int64),
         X=X,
         cluster=_codes(frame[cluster]) if cluster else None,
         times=times,

@@ -26,13 +26,16 @@ def _column(frame: Any, name: str) -> np.ndarray:
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted integer codes and labels, without hashing when the layout allows it."""
-    if values.dtype.kind in "iu" and len(values):
+    n = len(values)
+    if values.dtype.kind in "iu" and n:
         lo, hi = int(values.min()), int(values.max())
-        if hi - lo < 4 * len(values) + 1024:  # dense integer labels: a lookup table
-            present = np.zeros(hi - lo + 1, dtype=bool)
-            present[values - lo] = True
-            lookup = np.cumsum(present) - 1
-            return lookup[values - lo], np.flatnonzero(present) + lo
+        if hi - lo < 4 * n + 1024:  # dense integer labels: a lookup table
+            base = 0 if 0 <= lo and hi < 4 * n + 1024 else lo
+            shifted = values if base == 0 else values - base
+            present = np.zeros(hi - base + 1, dtype=bool)
+            present[shifted] = True
+            lookup = (np.cumsum(present) - 1).astype(np.int32 if n < 2**31 else np.int64)
+            return lookup[shifted], np.flatnonzero(present) + base
     codes, labels = pd.factorize(values, sort=True)
     return codes, np.asarray(labels)
 
@@ -75,15 +78,18 @@ def fast_balanced_panel(
     n_units, T = int(ucode.max()) + 1, len(times)
     if n != n_units * T or T < 2:
         return None
-    key = ucode.astype(np.int64) * T + tcode
+    small = np.int32 if n < 2**31 - 1 else np.int64
+    key = ucode.astype(small, copy=False) * T + tcode.astype(small, copy=False)
+    del ucode, tcode
     seen = np.zeros(n, dtype=bool)
     seen[key] = True
     if not seen.all():
         return None
-    in_order = bool((key == np.arange(n)).all())
-    inv = None if in_order else np.empty(n, dtype=np.int64)
+    in_order = bool((np.diff(key) == 1).all()) and int(key[0]) == 0
+    inv = None if in_order else np.empty(n, dtype=small)
     if inv is not None:
-        inv[key] = np.arange(n)
+        inv[key] = np.arange(n, dtype=small)
+    del key, seen
 
     def arranged(values: np.ndarray) -> np.ndarray:
         return values if inv is None else values[inv]
@@ -119,16 +125,14 @@ def fast_balanced_panel(
         if raw.isna().any():
             return None
         cl = arranged(pd.factorize(raw.to_numpy(), sort=True)[0].astype(np.int64))
-    idx = np.int32 if n_units < 2**31 - 1 else np.int64
-    units = np.repeat(np.arange(n_units, dtype=idx), T)
     return DidData(
         kind="panel",
         y=np.ascontiguousarray(arranged(y), dtype=np.float64),
-        t=np.tile(np.arange(T, dtype=idx), n_units),
-        g=np.repeat(g_unit.astype(np.float32), T),
+        t_rows=None,
+        g_rows=None,
         d=D.ravel(),
-        unit=units,
-        group=units,
+        unit_rows=None,
+        group_rows=None,
         X=X,
         cluster=cl,
         times=np.asarray(times),

@@ -1,8 +1,9 @@
 """Aggregate ATT(g,t) into the simple, event-time, cohort and calendar summaries of R's ``aggte``.
 
-Weights are cohort shares ``P(G = g)``; their estimation adds a term to each aggregate's influence
-function (R's ``wif``). That term depends on a row only through its cohort, so it is computed per
-cohort and broadcast — no ``units × cells`` temporaries.
+Every aggregate is a *target*: weights over the cells plus, when its weights are estimated cohort
+shares ``P(G = g)``, R's ``wif`` term, which depends on a unit only through its cohort. Targets
+are evaluated by the influence-function store of the cells (dense or moments), so aggregating
+never builds a ``units × cells`` temporary.
 """
 
 from __future__ import annotations
@@ -12,24 +13,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from causal_kit.design.did.cs import GroupTime
-from causal_kit.design.did.inference import analytic_se
 
 
 @dataclass(frozen=True)
 class Family:
-    """One aggregation: per-term effects and analytic SEs, and their overall average.
-
-    ``inf`` (``n × terms``) is kept for the event-time family only (bootstrap bands, covariance);
-    the others keep ``None`` to save memory.
-    """
+    """One aggregation: per-term effects and their targets, and the overall average."""
 
     name: str
     terms: np.ndarray
     att: np.ndarray
-    se: np.ndarray
-    inf: np.ndarray | None
+    W: np.ndarray  # cells × terms
+    wif: np.ndarray  # groups × terms
     overall: float
-    overall_inf: np.ndarray  # (n,)
+    overall_w: np.ndarray  # cells
+    overall_wif: np.ndarray  # groups
+
+    def se(self, gt: GroupTime) -> np.ndarray:
+        """Analytic standard errors of the terms."""
+        return _se(gt, self.W, self.wif)
 
 
 @dataclass(frozen=True)
@@ -37,56 +38,89 @@ class Aggregates:
     """The four aggregations of one set of ATT(g,t)."""
 
     simple: float
-    simple_inf: np.ndarray
+    simple_w: np.ndarray
+    simple_wif: np.ndarray
     dynamic: Family
     group: Family
     calendar: Family
 
+    def heads(self) -> tuple[np.ndarray, np.ndarray]:
+        """Targets of the four overall numbers: simple, dynamic, group, calendar."""
+        W = np.column_stack(
+            [self.simple_w, self.dynamic.overall_w, self.group.overall_w, self.calendar.overall_w]
+        )
+        wif = np.column_stack(
+            [
+                self.simple_wif,
+                self.dynamic.overall_wif,
+                self.group.overall_wif,
+                self.calendar.overall_wif,
+            ]
+        )
+        return W, wif
+
+
+def _se(gt: GroupTime, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
+    from causal_kit.design.did.inference import SE_FLOOR
+
+    if W.shape[1] == 0:
+        return np.zeros(0)
+    se = np.sqrt(np.clip(np.diag(gt.store.cov(W, wif)), 0, None))
+    return np.where(se <= SE_FLOOR, np.nan, se)
+
 
 class _Weights:
-    """Cohort shares and the influence of estimating them."""
+    """Cohort shares of the cells' cohorts and the influence of estimating them."""
 
     def __init__(self, gt: GroupTime) -> None:
         self.cohorts = np.unique(gt.group)
-        rows = gt.unit_g
-        self.n = len(rows)
-        code = np.searchsorted(self.cohorts, rows)
-        code[(code >= len(self.cohorts)) | ~np.isin(rows, self.cohorts)] = len(self.cohorts)
-        self.row_code = code  # index into cohorts; len(cohorts) = not a treated cohort
-        self.pg = np.bincount(code, minlength=len(self.cohorts) + 1)[:-1] / self.n
+        self.n_groups = len(gt.groups)
+        pos = np.searchsorted(gt.groups, self.cohorts)
+        self.pg = gt.counts[pos] / gt.n
+        # code of each group (unit cohort) among the cells' cohorts; "other" = len(cohorts)
+        code = np.full(self.n_groups, len(self.cohorts))
+        code[pos] = np.arange(len(self.cohorts))
+        self.group_code = code
         self.cell_code = np.searchsorted(self.cohorts, gt.group)
 
-    def cell_pg(self, cells: np.ndarray) -> np.ndarray:
-        return self.pg[self.cell_code[cells]]
+    def cell_pg(self) -> np.ndarray:
+        return self.pg[self.cell_code]
 
     def wif(self, codes: np.ndarray, att: np.ndarray) -> np.ndarray:
-        """``wif @ att`` for kept entries belonging to cohorts ``codes``, as a row vector."""
+        """Per-group value of ``wif @ att`` for kept entries of cohorts ``codes``."""
         pg = self.pg[codes]
         total = pg.sum()
-        # per-cohort value of sum_i att_i * (1{G=g_i} - pg_i) / total
         per = np.zeros(len(self.cohorts) + 1)
         np.add.at(per, codes, att)
         first = per / total - float(pg @ att) / total
-        # minus [sum_k (1{G=g_k} - pg_k)] * sum_i pg_i att_i / total^2
         cnt = np.bincount(codes, minlength=len(self.cohorts) + 1).astype(float)
         second = (cnt - float(pg.sum())) * float(pg @ att) / total**2
-        return (first - second)[self.row_code]
+        return (first - second)[self.group_code]
 
 
-def _combine(
-    gt: GroupTime, keep: np.ndarray, w: np.ndarray, W: _Weights | None
-) -> tuple[float, np.ndarray]:
+def _target(
+    gt: GroupTime, keep: np.ndarray, w: np.ndarray, wts: _Weights | None
+) -> tuple[float, np.ndarray, np.ndarray]:
     idx = np.flatnonzero(keep)
     att = gt.att[idx]
-    est = float(att @ w)
-    inf = np.zeros(gt.n)
-    tmp = np.empty(gt.n)
-    for j, wj in zip(idx, w, strict=True):  # contiguous columns: one pass each
-        np.multiply(gt.inf[:, j], wj, out=tmp)
-        inf += tmp
-    if W is not None:
-        inf = inf + W.wif(W.cell_code[idx], att)
-    return est, inf
+    W = np.zeros(len(gt.att))
+    W[idx] = w
+    wif = np.zeros(len(gt.groups)) if wts is None else wts.wif(wts.cell_code[idx], att)
+    return float(att @ w), W, wif
+
+
+def _family(
+    name: str,
+    terms: np.ndarray,
+    parts: list[tuple[float, np.ndarray, np.ndarray]],
+    overall: tuple[float, np.ndarray, np.ndarray],
+    n_cells: int,
+    n_groups: int,
+) -> Family:
+    att = np.array([p[0] for p in parts])
+    W = np.column_stack([p[1] for p in parts]) if parts else np.zeros((n_cells, 0))
+    wif = np.column_stack([p[2] for p in parts]) if parts else np.zeros((n_groups, 0))
+    return Family(name, terms, att, W, wif, overall[0], overall[1], overall[2])
 
 
 def aggregate(
@@ -108,13 +142,13 @@ def aggregate(
         Keep in the dynamic aggregation only cohorts observed at least ``balance_e`` periods
         after launch (event times limited accordingly).
     """
-    W = _Weights(gt)
+    wts = _Weights(gt)
     g, t = gt.group, gt.time
     e = t - g
     post = g <= t
-    pg = W.cell_pg(np.arange(len(g)))
-
-    simple, simple_inf = _combine(gt, post, pg[post] / pg[post].sum(), W)
+    pg = wts.cell_pg()
+    n_cells, n_groups = len(g), len(gt.groups)
+    simple = _target(gt, post, pg[post] / pg[post].sum(), wts)
 
     # dynamic (event study)
     balanced = np.ones(len(g), dtype=bool)
@@ -128,58 +162,53 @@ def aggregate(
         terms = terms[terms >= min_e]
     if max_e is not None:
         terms = terms[terms <= max_e]
-    d_att_a = np.zeros(len(terms))
-    d_inf_a = np.zeros((W.n, len(terms)), dtype=gt.inf.dtype, order="F")
-    for j, term in enumerate(terms):
+    parts = []
+    for term in terms:
         keep = (e == term) & balanced
-        w = pg[keep] / pg[keep].sum()
-        d_att_a[j], d_inf_a[:, j] = _combine(gt, keep, w, W)
+        parts.append(_target(gt, keep, pg[keep] / pg[keep].sum(), wts))
     pos = terms >= 0
     if pos.any():
-        d_overall = float(d_att_a[pos].mean())
-        d_overall_inf = d_inf_a[:, pos].mean(axis=1)
+        sel = [p for p, ok in zip(parts, pos, strict=True) if ok]
+        overall = (
+            float(np.mean([p[0] for p in sel])),
+            np.mean([p[1] for p in sel], axis=0),
+            np.mean([p[2] for p in sel], axis=0),
+        )
     else:
-        d_overall, d_overall_inf = float("nan"), np.zeros(W.n)
-    dynamic = Family(
-        "dynamic",
-        terms.astype(int),
-        d_att_a,
-        analytic_se(d_inf_a, gt.cluster),
-        d_inf_a,
-        d_overall,
-        d_overall_inf,
-    )
+        overall = (float("nan"), np.zeros(n_cells), np.zeros(n_groups))
+    dynamic = _family("dynamic", terms.astype(int), parts, overall, n_cells, n_groups)
 
-    # group (cohort)
-    g_terms = W.cohorts
-    g_att, g_se = np.full(len(g_terms), np.nan), np.full(len(g_terms), np.nan)
-    g_overall_inf = np.zeros(W.n)
-    parts = []
-    for j, cohort in enumerate(g_terms):
+    # group (cohort): equal weights within a cohort, cohort shares across cohorts
+    g_parts, ok = [], []
+    for cohort in wts.cohorts:
         keep = (g == cohort) & post
-        if not keep.any():
-            continue
-        a, f = _combine(gt, keep, np.full(int(keep.sum()), 1.0 / keep.sum()), None)
-        g_att[j] = a
-        g_se[j] = analytic_se(f[:, None], gt.cluster)[0]
-        parts.append((j, f))
-    ok = np.isfinite(g_att)
-    wg = W.pg[ok] / W.pg[ok].sum()
-    g_overall = float(g_att[ok] @ wg)
-    for (_, f), wj in zip(parts, wg, strict=True):
-        g_overall_inf += wj * f
-    g_overall_inf += W.wif(np.flatnonzero(ok), g_att[ok])
-    group = Family("group", g_terms, g_att, g_se, None, g_overall, g_overall_inf)
+        ok.append(bool(keep.any()))
+        if keep.any():
+            g_parts.append(_target(gt, keep, np.full(int(keep.sum()), 1.0 / keep.sum()), None))
+        else:
+            g_parts.append((float("nan"), np.zeros(n_cells), np.zeros(n_groups)))
+    ok_a = np.array(ok)
+    g_att = np.array([p[0] for p in g_parts])
+    wg = wts.pg[ok_a] / wts.pg[ok_a].sum()
+    g_W = sum(
+        (w * g_parts[j][1] for j, w in zip(np.flatnonzero(ok_a), wg, strict=True)),
+        np.zeros(n_cells),
+    )
+    g_wif = wts.wif(np.flatnonzero(ok_a), g_att[ok_a])
+    group = _family(
+        "group", wts.cohorts, g_parts, (float(g_att[ok_a] @ wg), g_W, g_wif), n_cells, n_groups
+    )
 
     # calendar
     c_terms = np.unique(t[t >= g.min()])
-    c_att, c_se = np.zeros(len(c_terms)), np.zeros(len(c_terms))
-    c_overall_inf = np.zeros(W.n)
-    for j, period in enumerate(c_terms):
+    c_parts = []
+    for period in c_terms:
         keep = (t == period) & post
-        w = pg[keep] / pg[keep].sum()
-        c_att[j], f = _combine(gt, keep, w, W)
-        c_se[j] = analytic_se(f[:, None], gt.cluster)[0]
-        c_overall_inf += f / len(c_terms)
-    calendar = Family("calendar", c_terms, c_att, c_se, None, float(c_att.mean()), c_overall_inf)
-    return Aggregates(simple, simple_inf, dynamic, group, calendar)
+        c_parts.append(_target(gt, keep, pg[keep] / pg[keep].sum(), wts))
+    c_overall = (
+        float(np.mean([p[0] for p in c_parts])),
+        np.mean([p[1] for p in c_parts], axis=0),
+        np.mean([p[2] for p in c_parts], axis=0),
+    )
+    calendar = _family("calendar", c_terms, c_parts, c_overall, n_cells, n_groups)
+    return Aggregates(simple[0], simple[1], simple[2], dynamic, group, calendar)

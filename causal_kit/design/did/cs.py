@@ -22,6 +22,7 @@ observed in the two periods; a panel's row influence functions are summed by uni
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ import pandas as pd
 from causal_kit.core.errors import CausalKitWarning, ConvergenceError, DataError
 from causal_kit.design.did._data import DidData
 from causal_kit.design.did._drdid import Logit, fit_logit, panel_att, rc_att
+from causal_kit.design.did._ifstore import DenseIF, MomentIF
 from causal_kit.design.did._spec import DidSpec
 
 IF_FLOAT32_ABOVE = 60_000_000  # units × cells beyond which influence functions use float32
@@ -58,15 +60,17 @@ class GroupTime:
         Cohort, period and base-period indices of each cell.
     att
         The estimates.
-    inf
-        ``(n, cells)`` influence functions (rows: units, or observations of cross-sections), scaled
-        so that ``se = sqrt(sum(inf**2)) / n``.
-    unit_g
-        Cohort of each row (``inf`` never treated).
-    cluster
-        Cluster code of each row, or ``None`` (the rows themselves are the clusters).
     n_treated, n_control
         Rows on each side of each comparison.
+    reference
+        Cells fixed at zero (the universal base period).
+    store
+        The cells' influence functions (rows: units, or observations of cross-sections), scaled
+        so that ``se = sqrt(sum(inf**2)) / n``: dense, or through cohort moments.
+    groups, counts
+        The rows' cohorts (``inf`` never treated), ascending, and rows in each.
+    sum_sq
+        Column sums of squares of dense influence functions (``None`` for moments).
     dropped
         Human-readable reasons for cells that could not be estimated.
     """
@@ -75,27 +79,46 @@ class GroupTime:
     time: np.ndarray
     base: np.ndarray
     att: np.ndarray
-    inf: np.ndarray
-    unit_g: np.ndarray
-    cluster: np.ndarray | None
     n_treated: np.ndarray
     n_control: np.ndarray
     reference: np.ndarray
-    sum_sq: np.ndarray
+    store: DenseIF | MomentIF
+    groups: np.ndarray
+    counts: np.ndarray
+    sum_sq: np.ndarray | None = None
     dropped: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
         """Rows of the influence functions (units, or observations)."""
-        return int(self.inf.shape[0])
+        return self.store.n
+
+    @property
+    def cluster(self) -> np.ndarray | None:
+        """Cluster code of each row, or ``None`` (rows are their own clusters)."""
+        return self.store.cluster
+
+    def cov(self, W: np.ndarray, wif: np.ndarray | None = None) -> np.ndarray:
+        """Covariance of the targets ``W`` (cells × m) plus cohort terms ``wif``."""
+        if wif is None:
+            wif = np.zeros((len(self.groups), W.shape[1]))
+        return self.store.cov(W, wif)
 
     def se(self) -> np.ndarray:
         """Analytic standard errors of the cells (clustered when ``cluster`` is set)."""
         from causal_kit.design.did.inference import SE_FLOOR, analytic_se
 
-        if self.cluster is not None:
-            return analytic_se(self.inf, self.cluster)
-        se = np.sqrt(self.sum_sq) / self.n
+        st = self.store
+        if isinstance(st, MomentIF):
+            means_b = st.b + np.einsum("kgt,gt->kg", st.a, st.means)
+            ss = np.einsum("kgt,gts,kgs->k", st.a, st.centred, st.a) + (means_b**2 * st.counts).sum(
+                axis=1
+            )
+            se = np.sqrt(np.clip(ss, 0, None)) / st.n
+        elif st.cluster is not None or self.sum_sq is None:
+            return analytic_se(st.inf, st.cluster)
+        else:
+            se = np.sqrt(self.sum_sq) / st.n
         return np.where(se <= SE_FLOOR, np.nan, se)
 
 
@@ -122,8 +145,12 @@ def plan_cells(cohorts: np.ndarray, n_periods: int, spec: DidSpec) -> tuple[list
     return cells, dropped
 
 
-def att_gt(data: DidData, spec: DidSpec) -> GroupTime:
-    """Estimate every ATT(g,t) cell with its influence function."""
+def att_gt(data: DidData, spec: DidSpec, *, dense: bool = False) -> GroupTime:
+    """Estimate every ATT(g,t) cell with its influence function.
+
+    ``dense=True`` keeps the ``units × cells`` influence-function matrix even where cohort
+    moments suffice (needed for a Rademacher bootstrap).
+    """
     cohorts = data.cohorts
     cells, dropped = plan_cells(cohorts, data.n_periods, spec)
     if spec.control == "never" and not data.has_never_treated:
@@ -135,7 +162,10 @@ def att_gt(data: DidData, spec: DidSpec) -> GroupTime:
     if not cells:
         raise DataError("no ATT(g,t) can be estimated: no cohort has a pre-launch period.")
     if data.kind == "panel" and data.balanced:
-        return _PanelEstimator(data, spec).run(cells, dropped)
+        est = _PanelEstimator(data, spec)
+        if not dense and est.X is None and est.cluster is None:
+            return est.run_moments(cells, dropped)
+        return est.run(cells, dropped)
     return _RowsEstimator(data, spec).run(cells, dropped)
 
 
@@ -163,33 +193,49 @@ def _alloc(n: int, k: int) -> np.ndarray:
     return np.zeros((n, k), dtype=dtype, order="F")
 
 
-def _finish(
-    results: list[tuple[Cell, float, int, int, float]],
-    inf: np.ndarray,
-    unit_g: np.ndarray,
-    cluster: np.ndarray | None,
-    dropped: list[str],
-) -> GroupTime:
+def _cells_or_raise(results: list[tuple[Cell, float, int, int, float]], dropped: list[str]) -> None:
     _warn_dropped(dropped)
     if not results:
         raise DataError(
             "no ATT(g,t) could be estimated: every comparison lacked treated or comparison units. "
             f"Reasons: {'; '.join(dropped[:5])}."
         )
+
+
+def _finish(
+    results: list[tuple[Cell, float, int, int, float]],
+    store: DenseIF | MomentIF,
+    groups: np.ndarray,
+    counts: np.ndarray,
+    dropped: list[str],
+) -> GroupTime:
     return GroupTime(
         group=np.array([c.g for c, *_ in results], dtype=float),
         time=np.array([c.t for c, *_ in results], dtype=float),
         base=np.array([c.base for c, *_ in results], dtype=float),
         att=np.array([r[1] for r in results], dtype=float),
-        inf=inf,
-        unit_g=unit_g,
-        cluster=cluster,
         n_treated=np.array([r[2] for r in results], dtype=np.int64),
         n_control=np.array([r[3] for r in results], dtype=np.int64),
         reference=np.array([c.reference for c, *_ in results], dtype=bool),
-        sum_sq=np.array([r[4] for r in results], dtype=float),
+        store=store,
+        groups=groups,
+        counts=counts,
+        sum_sq=None if isinstance(store, MomentIF) else np.array([r[4] for r in results]),
         dropped=dropped,
     )
+
+
+def _dense(
+    results: list[tuple[Cell, float, int, int, float]],
+    inf: np.ndarray,
+    row_g: np.ndarray,
+    cluster: np.ndarray | None,
+    dropped: list[str],
+) -> GroupTime:
+    _cells_or_raise(results, dropped)
+    groups, row_group, counts = np.unique(row_g, return_inverse=True, return_counts=True)
+    store = DenseIF(inf=inf, row_group=row_group, cluster=cluster)
+    return _finish(results, store, groups, counts.astype(float), dropped)
 
 
 class _PanelEstimator:
@@ -201,9 +247,8 @@ class _PanelEstimator:
         unit_g = data.unit_g
         self.order = np.argsort(unit_g, kind="stable")
         self.unit_g = unit_g[self.order]
-        # rows are sorted by unit then period, so the panel reshapes without copying; the
-        # cohort-ordered copy is column-major so every period is one contiguous slice
-        self.Y = np.asfortranarray(data.y.reshape(n, T)[self.order])
+        # rows are sorted by unit then period, so the panel reshapes without copying
+        self.wide = data.y.reshape(n, T)
         self.X: np.ndarray | None = None
         self.x_static = True
         if data.covariates:
@@ -237,6 +282,68 @@ class _PanelEstimator:
         else:
             ctrl = [b for c, b in self.blocks.items() if c > cell.threshold and c != cell.g]
         return treat, ctrl
+
+    @functools.cached_property
+    def sorted_y(self) -> np.ndarray:
+        """Outcomes in cohort order, column-major so every period is one contiguous slice."""
+        return np.asfortranarray(self.wide[self.order])
+
+    def run_moments(self, cells: list[Cell], dropped: list[str]) -> GroupTime:
+        """Cells from cohort moments: one pass over the data, no influence-function matrix."""
+        groups = np.array(list(self.blocks))  # ascending, never treated last
+        index = {v: i for i, v in enumerate(groups)}
+        T = self.wide.shape[1]
+        counts = np.array([e - s for s, e in self.blocks.values()], dtype=float)
+        means = np.zeros((len(groups), T))
+        centred = np.zeros((len(groups), T, T))
+        for i, (s, e) in enumerate(self.blocks.values()):
+            block = self.wide[self.order[s:e]]
+            means[i] = block.mean(axis=0)
+            dev = block - means[i]
+            centred[i] = dev.T @ dev
+        n = self.n
+        results: list[tuple[Cell, float, int, int, float]] = []
+        a_rows, b_rows = [], []
+        for cell in cells:
+            a = np.zeros((len(groups), T))
+            b = np.zeros(len(groups))
+            if cell.reference:
+                results.append((cell, 0.0, 0, 0, 0.0))
+                a_rows.append(a)
+                b_rows.append(b)
+                continue
+            gi = index[float(cell.g)]
+            ctrl = [index[c] for c in self._control_groups(cell)]
+            n_t = int(counts[gi])
+            n_c = int(counts[ctrl].sum()) if ctrl else 0
+            if n_c == 0:
+                dropped.append(f"{self._label(cell)}: no comparison units")
+                continue
+            if self.spec.est_method != "reg" and n_t / (n_t + n_c) >= 0.995:
+                dropped.append(
+                    f"{self._label(cell)}: the cohort is over 99.5% of the comparison (no overlap)"
+                )
+                continue
+            change = means[:, cell.t] - means[:, cell.base]
+            mu_t = change[gi]
+            mu_c = float(counts[ctrl] @ change[ctrl]) / n_c
+            a[gi, cell.t], a[gi, cell.base] = n / n_t, -n / n_t
+            b[gi] = -(n / n_t) * mu_t
+            a[ctrl, cell.t], a[ctrl, cell.base] = -n / n_c, n / n_c
+            b[ctrl] = (n / n_c) * mu_c
+            results.append((cell, float(mu_t - mu_c), n_t, n_c, 0.0))
+            a_rows.append(a)
+            b_rows.append(b)
+        _cells_or_raise(results, dropped)
+        store = MomentIF(
+            a=np.array(a_rows), b=np.array(b_rows), centred=centred, means=means, counts=counts, n=n
+        )
+        return _finish(results, store, groups, counts, dropped)
+
+    def _control_groups(self, cell: Cell) -> list[float]:
+        if self.spec.control == "never":
+            return [np.inf] if np.inf in self.blocks else []
+        return [c for c in self.blocks if c > cell.threshold and c != cell.g]
 
     def run(self, cells: list[Cell], dropped: list[str]) -> GroupTime:
         inf = _alloc(self.n, len(cells))
@@ -281,7 +388,7 @@ class _PanelEstimator:
             if new != old:
                 inf[:, new] = inf[:, old]
         results = [slot for slot in slots if slot is not None]
-        return _finish(results, inf[:, : len(results)], self.unit_g, self.cluster, dropped)
+        return _dense(results, inf[:, : len(results)], self.unit_g, self.cluster, dropped)
 
     def _label(self, cell: Cell) -> str:
         return f"g={self.time_label(cell.g)}, t={self.time_label(cell.t)}"
@@ -303,7 +410,7 @@ class _PanelEstimator:
         col: np.ndarray,
     ) -> tuple[float, float]:
         """Difference of mean changes; write the influence function into ``col``."""
-        Y, n = self.Y, self.n
+        Y, n = self.sorted_y, self.n
         if self.spec.est_method != "reg" and n_t / (n_t + n_c) >= 0.995:
             raise DataError("the cohort is over 99.5% of the comparison (no overlap)")
         s, e = treat
@@ -335,7 +442,7 @@ class _PanelEstimator:
         n1 = len(idx)
         d = np.zeros(n1)
         d[: treat[1] - treat[0]] = 1.0
-        Ysub = self.Y[idx]
+        Ysub = self.sorted_y[idx]
         DY = Ysub[:, [c.t for c in batch]] - Ysub[:, [c.base for c in batch]]
         X = np.column_stack([np.ones(n1), self.X[idx, period, :]])
         ps = None
@@ -423,7 +530,7 @@ class _RowsEstimator:
                 cluster[dd.unit] = dd.cluster
         else:
             unit_g, cluster = dd.g, dd.cluster
-        return _finish(results, inf[:, : len(results)], unit_g, cluster, dropped)
+        return _dense(results, inf[:, : len(results)], unit_g, cluster, dropped)
 
 
 def cell_table(gt: GroupTime, data: DidData, level: float) -> pd.DataFrame:

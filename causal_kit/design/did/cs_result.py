@@ -14,16 +14,16 @@ import pandas as pd
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.stats import tidy_table
 from causal_kit.design.did._data import DidData
+from causal_kit.design.did._ifstore import DenseIF
 from causal_kit.design.did._result import build_estimate
 from causal_kit.design.did._spec import DidSpec
 from causal_kit.design.did.aggregate import Family, aggregate
 from causal_kit.design.did.cs import GroupTime, att_gt, cell_table
 from causal_kit.design.did.inference import (
+    GAUSSIAN_ABOVE,
+    SE_FLOOR,
     BootResult,
-    analytic_se,
-    cluster_sums,
-    covariance,
-    gram,
+    gaussian_bootstrap,
     multiplier_bootstrap,
 )
 from causal_kit.design.did.staggered import (
@@ -36,28 +36,35 @@ from causal_kit.design.did.staggered import (
 
 def estimate_cs(data: DidData, spec: DidSpec) -> Estimate:
     """Fit Callaway–Sant'Anna and assemble the estimate, its event study and its checks."""
-    gt = att_gt(data, spec)
+    n_rows = data.n_units
+    # a Rademacher bootstrap needs each unit's influence function; beyond GAUSSIAN_ABOVE the
+    # Gaussian multipliers are drawn from the exact covariance and moments suffice
+    dense = spec.bootstrap != "none" and n_rows * spec.n_boot <= GAUSSIAN_ABOVE
+    gt = att_gt(data, spec, dense=dense)
     agg = aggregate(gt, min_e=spec.min_e, max_e=spec.max_e, balance_e=spec.balance_e)
     dyn = agg.dynamic
-    assert dyn.inf is not None
-    n = gt.n
-    heads = np.column_stack(
-        [agg.simple_inf, dyn.overall_inf, agg.group.overall_inf, agg.calendar.overall_inf]
-    )
-    head_se = analytic_se(heads, gt.cluster)
-    dyn_vcov = covariance(dyn.inf, gt.cluster)
-    dyn_se = dyn.se
+    head_W, head_wif = agg.heads()
+    W = np.concatenate([head_W, dyn.W], axis=1)
+    wif = np.concatenate([head_wif, dyn.wif], axis=1)
+    cov = gt.cov(W, wif)
+    se_all = np.sqrt(np.clip(np.diag(cov), 0, None))
+    se_all = np.where(se_all <= SE_FLOOR, np.nan, se_all)
+    head_se, dyn_se = se_all[:4], se_all[4:]
+    dyn_vcov = cov[4:, 4:]
     boot: BootResult | None = None
     draws = None
     if spec.bootstrap != "none":
-        M = np.concatenate([heads.astype(dyn.inf.dtype), dyn.inf], axis=1)
-        boot = multiplier_bootstrap(
-            M,
-            gt.cluster,
-            n_boot=spec.n_boot,
-            seed=spec.seed,
-            weights="webb" if spec.bootstrap == "wild" else "rademacher",
-        )
+        weights = "webb" if spec.bootstrap == "wild" else "rademacher"
+        if isinstance(gt.store, DenseIF):
+            boot = multiplier_bootstrap(
+                gt.store.matrix(W, wif),
+                gt.cluster,
+                n_boot=spec.n_boot,
+                seed=spec.seed,
+                weights=weights,
+            )
+        else:
+            boot = gaussian_bootstrap(cov, n_boot=spec.n_boot, seed=spec.seed, n_clusters=gt.n)
         head_se = boot.se[:4]
         dyn_se = boot.se[4:]
         crit = boot.critical_value(slice(4, None), spec.level)
@@ -81,8 +88,8 @@ def estimate_cs(data: DidData, spec: DidSpec) -> Estimate:
     details: dict[str, object] = {
         "att_gt": cell_table(gt, data, spec.level),
         "aggregations": overall,
-        "group": _family_table(agg.group, data, spec.level, labels=True),
-        "calendar": _family_table(agg.calendar, data, spec.level, labels=True),
+        "group": _family_table(agg.group, gt, data, spec.level),
+        "calendar": _family_table(agg.calendar, gt, data, spec.level),
         "event_study_vcov": pd.DataFrame(dyn_vcov, index=dyn.terms, columns=dyn.terms),
         "uniform_critical_value": crit,
         "uniform_band": f"multiplier bootstrap ({boot.weights} weights)"
@@ -90,7 +97,7 @@ def estimate_cs(data: DidData, spec: DidSpec) -> Estimate:
         else "Gaussian (analytic covariance)",
         "control": spec.control,
         "base_period": spec.base_period,
-        "n_clusters": int(cluster_sums(np.zeros((n, 0)), gt.cluster).shape[0]),
+        "n_clusters": gt.n if gt.cluster is None else len(np.unique(gt.cluster)),
         "dropped_cells": list(gt.dropped),
         "data_kind": "panel" if data.kind == "panel" else "repeated cross-sections",
         "balanced": data.balanced,
@@ -109,9 +116,9 @@ def estimate_cs(data: DidData, spec: DidSpec) -> Estimate:
     )
 
 
-def _family_table(fam: Family, data: DidData, level: float, *, labels: bool) -> pd.DataFrame:
-    terms = [data.time_label(v) for v in fam.terms] if labels else list(fam.terms)
-    return tidy_table(terms, fam.att, fam.se, level)
+def _family_table(fam: Family, gt: GroupTime, data: DidData, level: float) -> pd.DataFrame:
+    terms = [data.time_label(v) for v in fam.terms]
+    return tidy_table(terms, fam.att, fam.se(gt), level)
 
 
 def pre_trend_check(gt: GroupTime, data: DidData) -> Check:
@@ -124,8 +131,7 @@ def pre_trend_check(gt: GroupTime, data: DidData) -> Check:
             message="Parallel trends cannot be tested: no cohort has two or more pre-launch "
             "periods. The estimate rests on the assumption alone.",
         )
-    S = cluster_sums(gt.inf[:, pre], gt.cluster)
-    V = gram(S) / gt.n**2
+    V = gt.cov(np.eye(len(gt.att))[:, pre])
     stat, df, p = wald(gt.att[pre], V)
     passed = bool(p >= 0.05)
     verdict = (

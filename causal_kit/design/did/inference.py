@@ -116,13 +116,7 @@ def multiplier_bootstrap(
     G, k = S.shape
     rng = np.random.default_rng(seed)
     if G * n_boot > GAUSSIAN_ABOVE:
-        # Gaussian multipliers: given the data the draws are exactly N(0, S'S / n^2), so they are
-        # drawn from that distribution directly (k × k work instead of clusters × draws).
-        V = gram(S) / n**2
-        vals, vecs = np.linalg.eigh(V)
-        root = vecs * np.sqrt(np.clip(vals, 0, None))
-        draws = rng.standard_normal((n_boot, k)) @ root.T
-        return _summarise(draws, G, "gaussian")
+        return gaussian_bootstrap(gram(S) / n**2, n_boot=n_boot, seed=seed, n_clusters=G)
     single = G * k > 20_000_000
     dtype = np.float32 if single else np.float64
     S = np.asarray(S, dtype=dtype)
@@ -137,6 +131,21 @@ def multiplier_bootstrap(
             V = bits[: b * G].reshape(b, G).astype(dtype) * 2 - 1
         draws[start : start + b] = (V @ S) / n
     return _summarise(draws, G, weights)
+
+
+def gaussian_bootstrap(
+    cov: np.ndarray, *, n_boot: int, seed: int | None, n_clusters: int
+) -> BootResult:
+    """Multiplier bootstrap with standard normal multipliers, drawn exactly.
+
+    Given the data, Gaussian-multiplier draws are exactly ``N(0, cov)`` with ``cov`` the
+    estimators' covariance, so they are drawn from it directly (``k × k`` work, whatever the
+    number of units).
+    """
+    vals, vecs = np.linalg.eigh(cov)
+    root = vecs * np.sqrt(np.clip(vals, 0, None))
+    draws = np.random.default_rng(seed).standard_normal((n_boot, cov.shape[0])) @ root.T
+    return _summarise(draws, n_clusters, "gaussian")
 
 
 def _summarise(draws: np.ndarray, n_clusters: int, weights: str) -> BootResult:

@@ -170,14 +170,15 @@ def _subset(data: DidData, keep: np.ndarray) -> DidData:
     return replace(
         data,
         y=data.y[keep],
-        t=data.t[keep],
-        g=data.g[keep],
+        t_rows=data.t[keep],
+        g_rows=data.g[keep],
         d=data.d[keep],
-        unit=data.unit[keep],
-        group=data.group[keep],
+        unit_rows=data.unit[keep],
+        group_rows=data.group[keep],
         X=data.X[keep],
         cluster=None if data.cluster is None else data.cluster[keep],
         g_unit=None,
+        cache={},
     )
 
 

@@ -208,7 +208,6 @@ def _bacon_checks(data: DidData, spec: DidSpec, twfe: float) -> list[Check]:
     from causal_kit.design.did.aggregate import aggregate
     from causal_kit.design.did.bacon import bacon_check, bacon_decomposition
     from causal_kit.design.did.cs import att_gt
-    from causal_kit.design.did.inference import analytic_se
 
     control = "never" if data.has_never_treated else "notyet"
     cs_spec = replace(spec, control=control, covariates=(), base_period="varying")
@@ -219,5 +218,5 @@ def _bacon_checks(data: DidData, spec: DidSpec, twfe: float) -> list[Check]:
         agg = aggregate(gt)
     except CausalKitError:
         return []
-    robust_se = float(analytic_se(agg.simple_inf[:, None], gt.cluster)[0])
+    robust_se = float(np.sqrt(gt.cov(agg.simple_w[:, None], agg.simple_wif[:, None])[0, 0]))
     return [bacon_check(bacon_decomposition(data), twfe, agg.simple, robust_se)]

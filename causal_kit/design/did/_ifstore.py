@@ -1,0 +1,78 @@
+"""Two exact representations of the ATT(g,t) influence functions.
+
+* :class:`DenseIF` keeps the ``rows × cells`` matrix (covariates, clusters, unbalanced panels,
+  cross-sections, and Rademacher bootstraps).
+* :class:`MomentIF` is used for balanced panels without covariates: there each cell's influence
+  function is, for a unit of cohort ``c``, ``a[c]' y_i + b[c]`` (``y_i`` the unit's outcome
+  path), so any variance or covariance is a quadratic form in each cohort's centred
+  ``periods × periods`` cross-product matrix. One pass over the data, no ``units × cells``
+  matrix, exact to rounding.
+
+Both evaluate *targets*: linear combinations of cells (``W``, ``cells × m``) plus a term that
+depends on a row's cohort only (``wif``, ``groups × m``; the estimated aggregation weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from causal_kit.design.did.inference import cluster_sums, gram
+
+
+@dataclass(frozen=True)
+class DenseIF:
+    """Influence functions as a ``rows × cells`` matrix (column-major)."""
+
+    inf: np.ndarray
+    row_group: np.ndarray  # each row's index into the groups of ``wif``
+    cluster: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        """Rows."""
+        return int(self.inf.shape[0])
+
+    def matrix(self, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
+        """Influence functions of the targets, ``rows × m``."""
+        out = np.zeros((self.n, W.shape[1]), order="F")
+        tmp = np.empty(self.n)
+        for j in range(W.shape[1]):
+            col = out[:, j]
+            for k in np.flatnonzero(W[:, j]):
+                np.multiply(self.inf[:, k], W[k, j], out=tmp)
+                col += tmp
+            col += wif[self.row_group, j]
+        return out
+
+    def cov(self, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
+        """Covariance matrix of the targets."""
+        M = self.matrix(W, wif)
+        return gram(cluster_sums(M, self.cluster)) / self.n**2
+
+
+@dataclass(frozen=True)
+class MomentIF:
+    """Influence functions through cohort moments (balanced panels, no covariates).
+
+    ``a`` (``cells × groups × periods``) and ``b`` (``cells × groups``) give a cell's influence
+    function for a unit of each group as ``a' y_i + b``; ``centred`` holds each group's centred
+    cross-products, ``means`` its mean outcome path and ``counts`` its units.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    centred: np.ndarray  # groups × periods × periods
+    means: np.ndarray  # groups × periods
+    counts: np.ndarray  # groups
+    n: int
+    cluster: None = None
+
+    def cov(self, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
+        """Covariance matrix of the targets."""
+        A = np.einsum("kgt,km->gmt", self.a, W)  # groups × targets × periods
+        B = np.einsum("kg,km->gm", self.b, W) + wif  # groups × targets
+        B = B + np.einsum("gmt,gt->gm", A, self.means)  # each group's mean influence
+        quad = np.einsum("gmt,gts,gls->ml", A, self.centred, A)
+        return (quad + (B * self.counts[:, None]).T @ B) / self.n**2
