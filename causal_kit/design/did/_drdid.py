@@ -148,6 +148,58 @@ def panel_att(
     return (att, inf[:, 0]) if flat else (att, inf)
 
 
+def dr_panel_blocks(
+    DY: np.ndarray, n_t: int, X: np.ndarray, ps: Logit, *, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Doubly robust panel ATTs and influence functions, treated rows first (fast path).
+
+    Same estimator as ``panel_att(..., "dr")``, organised by blocks: treated and comparison rows
+    are handled separately (each term is zero on the other block) and updated in place, so the
+    ``rows × comparisons`` arrays are touched a handful of times. ``scale`` multiplies the
+    influence functions.
+    """
+    n = len(X)
+    Xt, Xc = X[:n_t], X[n_t:]
+    p_c = ps.p[n_t:]
+    w_c = np.where(p_c < TRIM, p_c / (1 - p_c), 0.0)
+    if w_c.sum() == 0:
+        raise DataError(
+            "every comparison unit has a propensity score above 0.995 (no overlap); use fewer "
+            "covariates or est_method='reg'."
+        )
+    gram = Xc.T @ Xc
+    if np.linalg.cond(gram) > 1e15:
+        raise DataError(
+            "the outcome-regression covariates are collinear or do not vary among the "
+            "comparison units of this comparison; drop the offending covariate."
+        )
+    ginv = np.linalg.inv(gram / n)
+    B = np.linalg.solve(gram, Xc.T @ DY[n_t:])
+    R = np.asfortranarray(DY - X @ B)  # comparison-regression residuals (a fresh array)
+    Rt, Rc = R[:n_t], R[n_t:]
+    mw_t, mw_c = n_t / n, w_c.sum() / n
+    eta_t = Rt.mean(axis=0)
+    eta_c = (w_c @ Rc) / w_c.sum()
+    u_t = Xc @ (ginv @ (Xt.sum(axis=0) / n))
+    u_c = Xc @ (ginv @ ((w_c[:, None] * Xc).sum(axis=0) / n))
+    # X' lead / n with lead = w_c (Rc - eta_c) on comparison rows
+    xlead = ((Xc * w_c[:, None]).T @ Rc - np.outer(Xc.T @ w_c, eta_c)) / n
+    corr = ps.lin_rep @ xlead / mw_c
+    s = (u_c / mw_c - u_t / mw_t - w_c / mw_c)[:, None]
+    wc = w_c / mw_c
+    for j in range(R.shape[1]):  # column by column: no rows × comparisons temporaries
+        col = Rc[:, j]
+        col *= s[:, 0]
+        col += wc * eta_c[j]
+    Rc -= corr[n_t:]
+    Rt -= eta_t
+    Rt /= mw_t
+    Rt -= corr[:n_t]
+    if scale != 1.0:
+        R *= scale
+    return eta_t - eta_c, R
+
+
 def _weights(df: np.ndarray, ctrl: np.ndarray, ps: Logit) -> tuple[np.ndarray, np.ndarray]:
     p = ps.p
     keep = np.where(ctrl, p < TRIM, True)

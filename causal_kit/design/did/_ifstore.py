@@ -14,7 +14,7 @@ depends on a row's cohort only (``wif``, ``groups × m``; the estimated aggregat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,11 +23,17 @@ from causal_kit.design.did.inference import cluster_sums, gram
 
 @dataclass(frozen=True)
 class DenseIF:
-    """Influence functions as a ``rows × cells`` matrix (column-major)."""
+    """Influence functions as a ``rows × cells`` matrix (column-major).
+
+    Covariances of targets need only the cells' cross-products ``G = S'S`` and their sums by
+    group ``Q = S'R`` (``S`` the influence functions summed by cluster, ``R`` the clusters'
+    group counts); both are computed once, so any number of targets costs nothing more.
+    """
 
     inf: np.ndarray
     row_group: np.ndarray  # each row's index into the groups of ``wif``
     cluster: np.ndarray | None
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -46,10 +52,44 @@ class DenseIF:
             col += wif[self.row_group, j]
         return out
 
+    def _products(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self._cache:
+            n_groups = int(self.row_group.max()) + 1
+            if self.cluster is None:
+                S = self.inf
+                G = _gram64(S)
+                Q = np.column_stack(
+                    [
+                        np.asarray(S[self.row_group == g].sum(axis=0, dtype=np.float64))
+                        for g in range(n_groups)
+                    ]
+                )
+                C = np.diag(np.bincount(self.row_group, minlength=n_groups).astype(float))
+            else:
+                codes = np.unique(self.cluster, return_inverse=True)[1]
+                S = cluster_sums(self.inf, codes)
+                G = gram(S)
+                R = np.zeros((S.shape[0], n_groups))
+                np.add.at(R, (codes, self.row_group), 1.0)
+                Q = S.T @ R
+                C = R.T @ R
+            self._cache.update(G=G, Q=Q, C=C)
+        return self._cache["G"], self._cache["Q"], self._cache["C"]
+
     def cov(self, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
         """Covariance matrix of the targets."""
-        M = self.matrix(W, wif)
-        return gram(cluster_sums(M, self.cluster)) / self.n**2
+        G, Q, C = self._products()
+        cross = W.T @ Q @ wif
+        return (W.T @ G @ W + cross + cross.T + wif.T @ C @ wif) / self.n**2
+
+
+def _gram64(S: np.ndarray, chunk: int = 131_072) -> np.ndarray:
+    """``S'S`` in double precision, by row chunks (BLAS)."""
+    out = np.zeros((S.shape[1], S.shape[1]))
+    for start in range(0, S.shape[0], chunk):
+        block = np.asarray(S[start : start + chunk], dtype=np.float64)
+        out += block.T @ block
+    return out
 
 
 @dataclass(frozen=True)

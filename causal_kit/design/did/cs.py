@@ -32,7 +32,7 @@ import pandas as pd
 
 from causal_kit.core.errors import CausalKitWarning, ConvergenceError, DataError
 from causal_kit.design.did._data import DidData
-from causal_kit.design.did._drdid import Logit, fit_logit, panel_att, rc_att
+from causal_kit.design.did._drdid import Logit, dr_panel_blocks, fit_logit, panel_att, rc_att
 from causal_kit.design.did._ifstore import DenseIF, MomentIF
 from causal_kit.design.did._spec import DidSpec
 
@@ -106,7 +106,7 @@ class GroupTime:
 
     def se(self) -> np.ndarray:
         """Analytic standard errors of the cells (clustered when ``cluster`` is set)."""
-        from causal_kit.design.did.inference import SE_FLOOR, analytic_se
+        from causal_kit.design.did.inference import SE_FLOOR
 
         st = self.store
         if isinstance(st, MomentIF):
@@ -115,10 +115,11 @@ class GroupTime:
                 axis=1
             )
             se = np.sqrt(np.clip(ss, 0, None)) / st.n
-        elif st.cluster is not None or self.sum_sq is None:
-            return analytic_se(st.inf, st.cluster)
         else:
-            se = np.sqrt(self.sum_sq) / st.n
+            eye = np.eye(len(self.att))
+            se = np.sqrt(
+                np.clip(np.diag(st.cov(eye, np.zeros((len(self.groups), len(eye))))), 0, None)
+            )
         return np.where(se <= SE_FLOOR, np.nan, se)
 
 
@@ -252,9 +253,9 @@ class _PanelEstimator:
         self.X: np.ndarray | None = None
         self.x_static = True
         if data.covariates:
-            Xw = data.X.reshape(n, T, -1)[self.order]
+            Xw = data.X.reshape(n, T, -1)  # a view: rows are unit-major
             self.x_static = bool(np.all(Xw == Xw[:, :1, :]))
-            self.X = Xw[:, :1, :] if self.x_static else Xw
+            self.X = Xw[self.order, :1, :] if self.x_static else Xw[self.order]
         self.cluster = None
         if data.cluster is not None:
             cl = data.cluster.reshape(n, T)
@@ -286,7 +287,10 @@ class _PanelEstimator:
     @functools.cached_property
     def sorted_y(self) -> np.ndarray:
         """Outcomes in cohort order, column-major so every period is one contiguous slice."""
-        return np.asfortranarray(self.wide[self.order])
+        out = np.empty(self.wide.shape, order="F")
+        for p in range(self.wide.shape[1]):
+            np.take(self.wide[:, p], self.order, out=out[:, p])
+        return out
 
     def run_moments(self, cells: list[Cell], dropped: list[str]) -> GroupTime:
         """Cells from cohort moments: one pass over the data, no influence-function matrix."""
@@ -440,11 +444,19 @@ class _PanelEstimator:
         segments = [treat, *ctrl]
         idx = np.concatenate([np.arange(s, e) for s, e in segments])
         n1 = len(idx)
+        n_t = treat[1] - treat[0]
         d = np.zeros(n1)
-        d[: treat[1] - treat[0]] = 1.0
-        Ysub = self.sorted_y[idx]
-        DY = Ysub[:, [c.t for c in batch]] - Ysub[:, [c.base for c in batch]]
-        X = np.column_stack([np.ones(n1), self.X[idx, period, :]])
+        d[:n_t] = 1.0
+        Y = self.sorted_y
+        DY = np.empty((n1, len(batch)), order="F")
+        for j, c in enumerate(batch):
+            offset = 0
+            for s, e in segments:
+                np.subtract(Y[s:e, c.t], Y[s:e, c.base], out=DY[offset : offset + e - s, j])
+                offset += e - s
+        X = np.empty((n1, self.X.shape[2] + 1))
+        X[:, 0] = 1.0
+        X[:, 1:] = self.X[idx, period, :]
         ps = None
         if self.spec.est_method != "reg":
             key = (float(batch[0].g), tuple(ctrl), period)
@@ -452,9 +464,13 @@ class _PanelEstimator:
             if ps is None:
                 ps = fit_logit(d, X)
                 self._ps_cache[key] = ps
-        atts, IF = panel_att(DY, d, X, self.spec.est_method, ps)
-        IF *= self.n / n1
-        sss = np.einsum("ij,ij->j", IF, IF)
+        if self.spec.est_method == "dr":
+            assert ps is not None
+            atts, IF = dr_panel_blocks(DY, n_t, X, ps, scale=self.n / n1)
+        else:
+            atts, IF = panel_att(DY, d, X, self.spec.est_method, ps)
+            IF *= self.n / n1
+        sss = np.zeros(len(batch))  # cell variances come from the store's cross-products
         for k, col in enumerate(cols):
             offset = 0
             for s, e in segments:
