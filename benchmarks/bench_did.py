@@ -22,6 +22,7 @@ import gc
 import importlib
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -160,10 +161,19 @@ def child(package: str, n_units: int, n_cov: int, boot: bool) -> None:
     )
 
 
-def measure(package: str, n: int, n_cov: int, boot: bool, limit: float) -> dict[str, object]:
+def measure(
+    package: str, n: int, n_cov: int, boot: bool, limit: float, threads: int
+) -> dict[str, object]:
+    """Run one child process and return its JSON line (or the error)."""
     cmd = [sys.executable, __file__, "--child", package, str(n), str(n_cov), str(int(boot))]
+    env = dict(os.environ)
+    if threads > 0:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=True)
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=limit, check=True, env=env
+        )
     except subprocess.TimeoutExpired:
         return {"error": f">{limit:.0f}s (stopped)"}
     except subprocess.CalledProcessError as exc:
@@ -175,7 +185,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--sizes", nargs="+", default=["1e4", "1e5", "1e6"])
     p.add_argument("--peers", nargs="+", default=["csdid", "differences"])
-    p.add_argument("--peer-limit", type=float, default=3600.0, help="seconds per peer run")
+    p.add_argument("--peer-limit", type=float, default=3600.0, help="seconds per run")
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads of every run (0: library default). One thread is the fair setting "
+        "on a shared 2-core machine: multi-threaded BLAS stalls under contention, and it "
+        "stalls the peers far more than causal_kit.",
+    )
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -187,6 +205,21 @@ def main() -> None:
         ("2 covariates, DR, analytic SE", 2, False),
         ("no covariates, 999 multiplier draws", 0, True),
     ]
+    versions = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib.metadata as m; print(', '.join(p + ' ' + m.version(p) for p in "
+            "('causal_kit', 'csdid', 'differences', 'numpy')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    print(
+        f"# {PERIODS} periods, cohorts at periods {COHORTS}, 40% never treated; "
+        f"{os.cpu_count()} CPUs; BLAS threads: {args.blas_threads or 'default'}; {versions}"
+    )
     head = (
         f"{'N units':>9} {'setting':<36} {'package':<12} {'seconds':>9} {'peak MB':>8} "
         f"{'+MB':>7} {'speed-up':>9} {'simple ATT':>12} {'max|dATT(g,t)|':>15}"
@@ -196,10 +229,13 @@ def main() -> None:
     for size in args.sizes:
         n = int(float(size))
         for label, k, boot in configs:
-            ck = measure("causal_kit", n, k, boot, args.peer_limit)
+            ck = measure("causal_kit", n, k, boot, args.peer_limit, args.blas_threads)
             rows = [("causal_kit", ck)]
             if not boot:
-                rows += [(peer, measure(peer, n, k, boot, args.peer_limit)) for peer in args.peers]
+                rows += [
+                    (peer, measure(peer, n, k, boot, args.peer_limit, args.blas_threads))
+                    for peer in args.peers
+                ]
             for pkg, r in rows:
                 if "error" in r:
                     print(f"{n:>9,} {label:<36} {pkg:<12} {r['error']:>9}")

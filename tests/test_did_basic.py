@@ -374,3 +374,11 @@ def test_regression_designs_bootstrap(
     assert wild.se == pytest.approx(base.se, rel=1e-9)  # studentised around the analytic SE
     assert wild.ci[0] < wild.estimate < wild.ci[1]
     assert wild.details["bootstrap"] == "wild"
+
+
+def test_twfe_on_cross_sections_equals_2x2(kielmc: pd.DataFrame) -> None:
+    twfe = _kielmc(kielmc, method="twfe")
+    two = _kielmc(kielmc)
+    assert twfe.estimate == pytest.approx(two.estimate, rel=1e-10)
+    assert twfe.method == "did:twfe"
+    assert twfe.details["se_type"] == "hc1"

@@ -68,14 +68,17 @@ def did(
         For repeated cross-sections: the column at whose level treatment is assigned (a 0/1
         treated-group flag, or e.g. a region); treatment must be constant within a group-period.
     method
-        ``"2x2"``, ``"twfe"``, ``"cs"`` (Callaway–Sant'Anna), ``"sa"`` (Sun–Abraham),
-        ``"imputation"`` (Borusyak–Jaravel–Spiess) or ``"auto"``: ``"2x2"`` for repeated
-        cross-sections with one launch date or a two-period panel, otherwise the staggered,
-        heterogeneity-robust default.
+        ``"2x2"``, ``"twfe"`` (kept as a comparison), ``"cs"`` (Callaway–Sant'Anna),
+        ``"sa"`` (Sun–Abraham), ``"imputation"`` (Borusyak–Jaravel–Spiess / did2s) or
+        ``"auto"``: ``"2x2"`` for repeated cross-sections with one launch date and for
+        two-period panels, otherwise ``"cs"`` (heterogeneity-robust; also for cross-sections
+        with staggered launches).
     covariates
-        Columns to adjust for.
+        Columns to adjust for (linearly in ``"2x2"``, ``"twfe"``, ``"sa"``; through
+        ``est_method`` in ``"cs"``; not available for ``"imputation"``).
     control
-        Comparison units for staggered designs: ``"never"`` treated or ``"notyet"`` treated.
+        Comparison units of ``"cs"``: ``"never"`` treated or ``"notyet"`` treated. (``"sa"``
+        uses never-treated units, or the last-treated cohort when there are none.)
     est_method
         ``"dr"`` (doubly robust), ``"ipw"`` or ``"reg"`` (outcome regression), for ``"cs"``.
     base_period
@@ -83,12 +86,19 @@ def did(
     anticipation
         Periods before the launch in which units may already react.
     cluster
-        Column to cluster standard errors on (default: the unit; cross-sections: none, HC1).
+        Column to cluster standard errors on; it must contain whole units (default: the unit;
+        cross-sections without it: heteroskedasticity-robust).
     se
-        ``"cluster"``, ``"hc1"`` or ``"classical"`` (regression-based methods).
+        ``"cluster"``, ``"hc1"`` or ``"classical"``, for the regression designs (``"2x2"``,
+        ``"twfe"``, ``"sa"``); ``"cs"`` and ``"imputation"`` use influence-function SEs,
+        clustered like ``"cluster"``.
     bootstrap
-        ``"none"``, ``"multiplier"`` (influence-function multiplier bootstrap with uniform
-        bands) or ``"wild"`` (wild cluster bootstrap with Webb weights, for few clusters).
+        ``"none"`` (analytic), ``"multiplier"`` or ``"wild"``. For ``"cs"``/``"imputation"``:
+        influence-function multiplier bootstrap (Rademacher; Webb weights for ``"wild"``) with
+        the uniform band's critical value; Gaussian multipliers drawn exactly from the
+        covariance beyond 2e8 clusters × draws. For the regression designs: score bootstrap
+        (``"multiplier"``) or wild cluster bootstrap-t with Webb weights (``"wild"``, for few
+        clusters). Draws of the headline go to ``draws``.
     n_boot
         Bootstrap draws.
     level
@@ -96,16 +106,22 @@ def did(
     seed
         Seed of the bootstrap.
     min_e, max_e
-        Event-time window reported in ``by_period``.
+        Event-time window of ``by_period`` (the headline still averages every treated
+        unit-period).
     balance_e
-        Keep only cohorts observed for at least this many periods after launch in the event
-        study (balanced event time).
+        ``"cs"`` only: keep in the event study only cohorts observed at least this many periods
+        after launch (balanced event time).
 
     Returns
     -------
     Estimate
-        ``estimate`` is the average effect on treated unit-periods; ``by_period`` the event-time
-        effects (``term`` = periods since launch); ``checks`` include ``"pre_trends"``.
+        ``estimate``: for the staggered designs the average effect over treated unit-periods
+        (R's ``aggte(type="simple")``), for ``"2x2"`` the interaction coefficient, for
+        ``"twfe"`` the static coefficient. ``by_period``: event-time effects (``term`` =
+        periods since launch) with pointwise and uniform (``*_uniform``) bands. ``checks``:
+        ``pre_trends``, and for staggered designs ``no_anticipation``, ``bacon`` (TWFE's
+        forbidden-comparison weight) and ``sensitivity`` (breakdown value). ``details``: the
+        ATT(g,t) table, cohort/calendar aggregations, Goodman-Bacon and sensitivity tables.
 
     Raises
     ------
