@@ -175,7 +175,9 @@ def dr_panel_blocks(
         )
     ginv = np.linalg.inv(gram / n)
     B = np.linalg.solve(gram, Xc.T @ DY[n_t:])
-    R = np.asfortranarray(DY - X @ B)  # comparison-regression residuals (a fresh array)
+    R = np.array(DY, order="F")  # comparison-regression residuals, built column by column
+    for j in range(R.shape[1]):
+        R[:, j] -= X @ B[:, j]
     Rt, Rc = R[:n_t], R[n_t:]
     mw_t, mw_c = n_t / n, w_c.sum() / n
     eta_t = Rt.mean(axis=0)

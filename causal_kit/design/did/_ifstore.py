@@ -14,6 +14,7 @@ depends on a row's cohort only (``wif``, ``groups × m``; the estimated aggregat
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,12 +59,12 @@ class DenseIF:
             if self.cluster is None:
                 S = self.inf
                 G = _gram64(S)
-                Q = np.column_stack(
-                    [
-                        np.asarray(S[self.row_group == g].sum(axis=0, dtype=np.float64))
-                        for g in range(n_groups)
-                    ]
-                )
+                if np.all(self.row_group[1:] >= self.row_group[:-1]):  # rows sorted by group
+                    cuts = np.searchsorted(self.row_group, np.arange(n_groups + 1))
+                    parts = [S[a:b] for a, b in itertools.pairwise(cuts)]
+                else:
+                    parts = [S[self.row_group == g] for g in range(n_groups)]
+                Q = np.column_stack([p.sum(axis=0, dtype=np.float64) for p in parts])
                 C = np.diag(np.bincount(self.row_group, minlength=n_groups).astype(float))
             else:
                 codes = np.unique(self.cluster, return_inverse=True)[1]

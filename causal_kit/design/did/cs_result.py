@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.stats import tidy_table
@@ -17,7 +18,7 @@ from causal_kit.design.did._data import DidData
 from causal_kit.design.did._ifstore import DenseIF
 from causal_kit.design.did._result import build_estimate
 from causal_kit.design.did._spec import DidSpec
-from causal_kit.design.did.aggregate import Family, aggregate
+from causal_kit.design.did.aggregate import Aggregates, Family, aggregate
 from causal_kit.design.did.cs import GroupTime, att_gt, cell_table
 from causal_kit.design.did.inference import (
     GAUSSIAN_ABOVE,
@@ -73,7 +74,7 @@ def estimate_cs(data: DidData, spec: DidSpec) -> Estimate:
         crit = gaussian_crit(dyn_vcov, spec.level, spec.seed)
     table = event_table(dyn.terms, dyn.att, dyn_se, spec.level, crit)
     varying = spec.base_period == "varying"
-    checks = [pre_trend_check(gt, data)]
+    checks = [pre_trend_check(gt, agg)]
     extra_checks, extra = robustness_checks(
         data, spec, table, dyn_vcov, agg.simple, float(head_se[0]), varying=varying
     )
@@ -121,8 +122,21 @@ def _family_table(fam: Family, gt: GroupTime, data: DidData, level: float) -> pd
     return tidy_table(terms, fam.att, fam.se(gt), level)
 
 
-def pre_trend_check(gt: GroupTime, data: DidData) -> Check:
-    """R's ``att_gt`` pre-test: joint Wald test that every pre-launch ATT(g,t) is zero."""
+FEW_CLUSTERS_RATIO = 0.1  # more restrictions than this share of clusters: small-sample test
+
+
+def pre_trend_check(gt: GroupTime, agg: Aggregates) -> Check:
+    """Test that every pre-launch effect is zero, as the ``pre_trends`` :class:`Check`.
+
+    With many clusters this is R's ``att_gt`` pre-test: the joint Wald test of every pre-launch
+    ATT(g,t) against a chi-squared distribution. When the restrictions are many relative to the
+    clusters (more than a tenth of them, e.g. 46 weekly cells from 24 regions), that test is
+    invalid: the clustered covariance has rank below the number of restrictions and the
+    chi-squared approximation rejects far too often. The check then tests the pre-launch
+    event-time effects instead (fewer restrictions), with Hotelling's small-sample F
+    correction ``F = W (G - k) / (k (G - 1))`` on ``(k, G - k)`` degrees of freedom, keeping
+    the ``G - 2`` event times nearest the launch when there are more.
+    """
     pre = np.flatnonzero((gt.group > gt.time) & ~gt.reference)
     if len(pre) == 0:
         return Check(
@@ -131,9 +145,18 @@ def pre_trend_check(gt: GroupTime, data: DidData) -> Check:
             message="Parallel trends cannot be tested: no cohort has two or more pre-launch "
             "periods. The estimate rests on the assumption alone.",
         )
-    V = gt.cov(np.eye(len(gt.att))[:, pre])
-    stat, df, p = wald(gt.att[pre], V)
-    passed = bool(p >= 0.05)
+    n_clusters = gt.n if gt.cluster is None else len(np.unique(gt.cluster))
+    if len(pre) <= FEW_CLUSTERS_RATIO * n_clusters:
+        V = gt.cov(np.eye(len(gt.att))[:, pre])
+        stat, df, p = wald(gt.att[pre], V)
+        what = f"Joint Wald test that the {df} pre-launch ATT(g,t) are zero: chi2={stat:.3g}"
+    else:
+        stat, df, p = _small_sample_pretest(gt, agg, n_clusters)
+        what = (
+            f"Small-sample F test (Hotelling, {n_clusters} clusters) that the {df} pre-launch "
+            f"event-time effects are zero: F={stat:.3g}"
+        )
+    passed = bool(p >= 0.05) if np.isfinite(p) else False
     verdict = (
         "no evidence against parallel trends"
         if passed
@@ -146,8 +169,23 @@ def pre_trend_check(gt: GroupTime, data: DidData) -> Check:
         passed=passed,
         statistic=stat,
         p_value=p,
-        message=(
-            f"Joint Wald test that the {df} pre-launch ATT(g,t) are zero: chi2={stat:.3g}, "
-            f"p={p:.3g}: {verdict}."
-        ),
+        message=f"{what}, p={p:.3g}: {verdict}.",
     )
+
+
+def _small_sample_pretest(
+    gt: GroupTime, agg: Aggregates, n_clusters: int
+) -> tuple[float, int, float]:
+    fam = agg.dynamic
+    pre = np.flatnonzero(fam.terms < 0)
+    pre = pre[np.argsort(-fam.terms[pre])][: max(n_clusters - 2, 1)]  # nearest the launch first
+    V = gt.cov(fam.W[:, pre], fam.wif[:, pre])
+    b = fam.att[pre]
+    keep = np.diag(V) > 0
+    b, V = b[keep], V[np.ix_(keep, keep)]
+    k = len(b)
+    if k == 0 or n_clusters - k < 1:
+        return float("nan"), k, float("nan")
+    wald_stat = float(b @ np.linalg.pinv(V) @ b)
+    f_stat = wald_stat * (n_clusters - k) / (k * (n_clusters - 1))
+    return f_stat, k, float(stats.f.sf(f_stat, k, n_clusters - k))
