@@ -397,7 +397,7 @@ def _by_period(
 
 def _checks(panel: SynthData, main: Result, donors: np.ndarray, method: str) -> list[Check]:
     Y = panel.Y
-    fit_check, _ = ck_checks.pre_fit(main, Y, donors)
+    fit_check, _ = ck_checks.pre_fit(main, Y, donors, method=method, demean=method == "sdid")
     top = max(main.cohorts, key=lambda c: float(np.max(c.fit.weights)))
     label = panel.unit_label(int(donors[int(np.argmax(top.fit.weights))]))
     return [

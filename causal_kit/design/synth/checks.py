@@ -15,15 +15,21 @@ LOO_MAX_SHIFT = 0.5  # largest leave-one-donor-out change, as a share of |estima
 PLACEBO_TIME_MAX_RATIO = 3.0  # post/pre RMSPE ratio at which a fake launch date "finds" an effect
 
 
-def pre_fit(result: Result, Y: np.ndarray, donors: np.ndarray) -> tuple[Check, float]:
+def pre_fit(result: Result, Y: np.ndarray, donors: np.ndarray, *, demean: bool = False,
+            method: str = "sc") -> tuple[Check, float]:
     """Pre-launch RMSPE relative to the outcome's scale.
 
     The scale is the standard deviation of the outcome over the donors and pre-launch periods
-    (how different units and periods are), or the mean absolute outcome if that is zero.
+    (how different units and periods are), or the mean absolute outcome if that is zero. For a
+    method with a unit intercept (``sdid``, demeaned ``sc``) level differences between units are
+    not part of the fit, so the scale is taken from the donors' deviations from their own
+    pre-launch means.
     """
     worst, worst_rel = None, -1.0
     for c in result.cohorts:
         pool = Y[donors, : c.start]
+        if demean:
+            pool = pool - pool.mean(axis=1, keepdims=True)
         scale = float(np.std(pool, ddof=1))
         if scale <= 0:
             scale = float(np.mean(np.abs(pool))) or 1.0
@@ -41,7 +47,8 @@ def pre_fit(result: Result, Y: np.ndarray, donors: np.ndarray) -> tuple[Check, f
         "; the synthetic path tracks the treated unit before launch."
         if passed
         else f" (above {PRE_FIT_MAX:.0%}): the fit is too poor to report the gap as an effect. "
-        "Try method='asc' or 'sdid', more pre-launch periods, or other donors."
+        + " ".join(["Try", *[f"method='{m}'," for m in ("asc", "sdid") if m != method],
+                    "more pre-launch periods, or other donors."])
     )
     return Check("pre_fit", passed, statistic=worst_rel, message=msg), worst_rel
 
