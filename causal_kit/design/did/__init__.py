@@ -96,7 +96,7 @@ def did(
         ``"none"`` (analytic), ``"multiplier"`` or ``"wild"``. For ``"cs"``/``"imputation"``:
         influence-function multiplier bootstrap (Rademacher; Webb weights for ``"wild"``) with
         the uniform band's critical value; Gaussian multipliers drawn exactly from the
-        covariance beyond 2e8 clusters × draws. For the regression designs: score bootstrap
+        covariance beyond 5e7 clusters × draws. For the regression designs: score bootstrap
         (``"multiplier"``) or wild cluster bootstrap-t with Webb weights (``"wild"``, for few
         clusters). Draws of the headline go to ``draws``.
     n_boot

@@ -6,7 +6,7 @@ errors are ``sqrt(sum_c S_c**2) / n`` with ``S_c`` the sum of the influence func
 with independent weights — Rademacher (``"multiplier"``) or Webb's six-point weights (``"wild"``,
 better with few clusters) — and reports the interquartile-range standard error and the
 simultaneous critical value of the sup-t band, as R's ``did`` does. With more than
-``GAUSSIAN_ABOVE`` clusters × draws (e.g. a million units and 999 draws) the multipliers are
+``GAUSSIAN_ABOVE`` clusters × draws (e.g. 100,000 units and 999 draws) the multipliers are
 standard normal instead: the bootstrap distribution is then exactly normal with covariance
 ``S'S / n²`` and is drawn from it directly, at no cost in the number of units (with that many
 clusters the choice of multiplier distribution does not matter).
@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 _CHUNK_ROWS = 262_144
-GAUSSIAN_ABOVE = 200_000_000  # clusters × draws beyond which Gaussian multipliers are used
+GAUSSIAN_ABOVE = 50_000_000  # clusters × draws beyond which Gaussian multipliers are used
 SE_FLOOR = np.sqrt(np.finfo(float).eps) * 10
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
 
@@ -121,7 +121,7 @@ def multiplier_bootstrap(
     dtype = np.float32 if single else np.float64
     S = np.asarray(S, dtype=dtype)
     draws = np.empty((n_boot, k))
-    step = max(1, min(n_boot, 50_000_000 // max(G, 1)))
+    step = max(1, min(n_boot, 8_000_000 // max(G, 1)))
     for start in range(0, n_boot, step):
         b = min(step, n_boot - start)
         if weights == "webb":
