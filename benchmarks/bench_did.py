@@ -184,7 +184,14 @@ def measure(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--sizes", nargs="+", default=["1e4", "1e5", "1e6"])
-    p.add_argument("--peers", nargs="+", default=["csdid", "differences"])
+    p.add_argument("--peers", nargs="*", default=["csdid", "differences"])
+    p.add_argument(
+        "--settings",
+        nargs="+",
+        default=["plain", "covariates", "bootstrap"],
+        choices=["plain", "covariates", "bootstrap"],
+        help="which rows to run",
+    )
     p.add_argument("--peer-limit", type=float, default=3600.0, help="seconds per run")
     p.add_argument(
         "--blas-threads",
@@ -200,11 +207,12 @@ def main() -> None:
         pkg, n, k, b = args.child
         child(pkg, int(float(n)), int(k), bool(int(b)))
         return
-    configs = [
-        ("no covariates, analytic SE", 0, False),
-        ("2 covariates, DR, analytic SE", 2, False),
-        ("no covariates, 999 multiplier draws", 0, True),
-    ]
+    every = {
+        "plain": ("no covariates, analytic SE", 0, False),
+        "covariates": ("2 covariates, DR, analytic SE", 2, False),
+        "bootstrap": ("no covariates, 999 multiplier draws", 0, True),
+    }
+    configs = [every[name] for name in args.settings]
     versions = subprocess.run(
         [
             sys.executable,

@@ -155,8 +155,9 @@ def dr_panel_blocks(
 
     Same estimator as ``panel_att(..., "dr")``, organised by blocks: treated and comparison rows
     are handled separately (each term is zero on the other block) and updated in place, so the
-    ``rows × comparisons`` arrays are touched a handful of times. ``scale`` multiplies the
-    influence functions.
+    ``rows × comparisons`` arrays are touched a handful of times. ``DY`` is overwritten with
+    the influence functions (pass a column-major array to avoid a copy); ``scale`` multiplies
+    them.
     """
     n = len(X)
     Xt, Xc = X[:n_t], X[n_t:]
@@ -175,8 +176,8 @@ def dr_panel_blocks(
         )
     ginv = np.linalg.inv(gram / n)
     B = np.linalg.solve(gram, Xc.T @ DY[n_t:])
-    R = np.array(DY, order="F")  # comparison-regression residuals, built column by column
-    for j in range(R.shape[1]):
+    R = DY if DY.flags.f_contiguous else np.asfortranarray(DY)  # updated in place
+    for j in range(R.shape[1]):  # comparison-regression residuals, column by column
         R[:, j] -= X @ B[:, j]
     Rt, Rc = R[:n_t], R[n_t:]
     mw_t, mw_c = n_t / n, w_c.sum() / n
@@ -186,19 +187,18 @@ def dr_panel_blocks(
     u_c = Xc @ (ginv @ ((w_c[:, None] * Xc).sum(axis=0) / n))
     # X' lead / n with lead = w_c (Rc - eta_c) on comparison rows
     xlead = ((Xc * w_c[:, None]).T @ Rc - np.outer(Xc.T @ w_c, eta_c)) / n
-    corr = ps.lin_rep @ xlead / mw_c
-    s = (u_c / mw_c - u_t / mw_t - w_c / mw_c)[:, None]
-    wc = w_c / mw_c
+    corr_coef = xlead / mw_c  # the propensity-score term is lin_rep @ corr_coef
+    s = (u_c / mw_c - u_t / mw_t - w_c / mw_c) * scale
+    wc = w_c / mw_c * scale
+    rep_t, rep_c = ps.lin_rep[:n_t], ps.lin_rep[n_t:]
     for j in range(R.shape[1]):  # column by column: no rows × comparisons temporaries
         col = Rc[:, j]
-        col *= s[:, 0]
-        col += wc * eta_c[j]
-    Rc -= corr[n_t:]
-    Rt -= eta_t
-    Rt /= mw_t
-    Rt -= corr[:n_t]
-    if scale != 1.0:
-        R *= scale
+        col *= s
+        col += wc * eta_c[j] - scale * (rep_c @ corr_coef[:, j])
+        col = Rt[:, j]
+        col -= eta_t[j]
+        col *= scale / mw_t
+        col -= scale * (rep_t @ corr_coef[:, j])
     return eta_t - eta_c, R
 
 
