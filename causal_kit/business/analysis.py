@@ -346,7 +346,7 @@ def _finish(launch: Launch, outcome: str, design: str, grain: str, primary: Esti
     model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
                          periods_per_year=periods_per_year,
                          unit_name="users" if grain.startswith("user") else
-                         f"{launch.unit}s launched to")
+                         f"{launch.unit}(s) launched to")
     impact = translate(primary, value_model=model, cost=yearly_cost,
                        upfront_cost=upfront_cost, criteria=launch, days_since_launch=days,
                        guardrails={m: e for m, e in guards.items()
