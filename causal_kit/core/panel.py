@@ -141,20 +141,45 @@ def prepare_panel(
     out = out.sort_values(["unit", "t"], kind="stable").reset_index(drop=True)
     out["g"] = _adoption(out, units, times, unit, time, treatment)
 
-    g_unit = out.groupby("unit", sort=True)["g"].first().to_numpy()
-    first_t = out.groupby("unit", sort=True)["t"].min().to_numpy()
+    check_adoption(out, units, unit=unit, time=time, treatment=treatment, noun="units",
+                   require_never_treated=require_never_treated)
+    n_obs = out.groupby("unit").size().to_numpy()
+    return Panel(
+        frame=out,
+        times=times,
+        units=units,
+        names={"outcome": outcome, "unit": unit, "time": time, "treatment": treatment},
+        covariates=covariates,
+        balanced=bool((n_obs == len(times)).all()),
+    )
+
+
+def check_adoption(
+    frame: pd.DataFrame, labels: np.ndarray, *, unit: str, time: str, treatment: str,
+    noun: str = "units", require_never_treated: bool = False,
+) -> None:
+    """Check that the adoption periods (``g`` by ``unit`` code in ``frame``) leave a design.
+
+    Raises
+    ------
+    DataError
+        No treated unit; treated units without a pre-period (named); no never-treated unit when
+        ``require_never_treated``; or every unit treated from the same period.
+    """
+    g_unit = frame.groupby("unit", sort=True)["g"].first().to_numpy()
+    first_t = frame.groupby("unit", sort=True)["t"].min().to_numpy()
     treated = np.isfinite(g_unit)
     if not treated.any():
         raise DataError(
-            f"no treated units: {treatment!r} is 0 everywhere. Mark the launched units' treated "
+            f"no treated units: {treatment!r} is 0 everywhere. Mark the launched {noun}' treated "
             "periods with 1."
         )
     no_pre = treated & (g_unit <= first_t)
     if no_pre.any():
-        bad_units = [_label(units[i]) for i in np.flatnonzero(no_pre)[:5]]
+        bad = [_label(labels[i]) for i in np.flatnonzero(no_pre)[:5]]
         raise DataError(
-            f"treated {unit}(s) {bad_units} have no pre-period: treated from their first observed "
-            f"{time}. Add earlier periods or drop these units."
+            f"treated {unit}(s) {bad} have no pre-period: treated from their first observed "
+            f"{time}. Add earlier periods or drop these {noun}."
         )
     never = ~treated
     if require_never_treated and not never.any():
@@ -165,17 +190,8 @@ def prepare_panel(
     if not never.any() and len(np.unique(g_unit)) < 2:
         raise DataError(
             f"no comparison units: every {unit} is treated from the same {time}. "
-            "Add units that were not launched to."
+            f"Add {noun} that were not launched to."
         )
-    n_obs = out.groupby("unit").size().to_numpy()
-    return Panel(
-        frame=out,
-        times=times,
-        units=units,
-        names={"outcome": outcome, "unit": unit, "time": time, "treatment": treatment},
-        covariates=covariates,
-        balanced=bool((n_obs == len(times)).all()),
-    )
 
 
 def _numeric(df: pd.DataFrame, col: str, unit: str, time: str, role: str) -> np.ndarray:

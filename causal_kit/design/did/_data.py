@@ -11,7 +11,14 @@ import pandas as pd
 
 from causal_kit.core.errors import DataError
 from causal_kit.core.frames import to_pandas
-from causal_kit.core.panel import _adoption, _label, _numeric, _treatment, prepare_panel
+from causal_kit.core.panel import (
+    _adoption,
+    _label,
+    _numeric,
+    _treatment,
+    check_adoption,
+    prepare_panel,
+)
 
 
 @dataclass(frozen=True)
@@ -246,26 +253,8 @@ def load_cross_sections(
         )
     gt = spread.reset_index()[["unit", "t", "min"]].rename(columns={"min": "d"})
     gt["g"] = _adoption(gt, groups, times, group, time, treatment)
+    check_adoption(gt, groups, unit=group, time=time, treatment=treatment, noun="groups")
     g_group = gt.groupby("unit", sort=True)["g"].first().to_numpy()
-    first_t = gt.groupby("unit", sort=True)["t"].min().to_numpy()
-    treated = np.isfinite(g_group)
-    if not treated.any():
-        raise DataError(
-            f"no treated units: {treatment!r} is 0 everywhere. Mark the launched groups' treated "
-            "periods with 1."
-        )
-    no_pre = treated & (g_group <= first_t)
-    if no_pre.any():
-        bad_groups = [_label(groups[i]) for i in np.flatnonzero(no_pre)[:5]]
-        raise DataError(
-            f"treated {group}(s) {bad_groups} have no pre-period: treated from their first "
-            f"observed {time}. Add earlier periods or drop these groups."
-        )
-    if treated.all() and len(np.unique(g_group)) < 2:
-        raise DataError(
-            f"no comparison units: every {group} is treated from the same {time}. "
-            "Add groups that were not launched to."
-        )
     order = np.lexsort((t, gcode))
     frame = df.iloc[order]
     X = frame[list(covariates)].to_numpy(dtype=float) if covariates else np.empty((len(df), 0))
