@@ -221,3 +221,23 @@ def test_inputs_untouched(mpdta: pd.DataFrame, df_het: pd.DataFrame) -> None:
     )
     pd.testing.assert_frame_equal(mpdta, a)
     pd.testing.assert_frame_equal(df_het, b)
+
+
+def test_options_a_method_would_ignore_are_refused(mpdta: pd.DataFrame) -> None:
+    with pytest.raises(ck.SpecificationError, match=r"est_method='ipw' applies to method='cs'"):
+        _did(mpdta, method="sa", est_method="ipw")
+    with pytest.raises(ck.SpecificationError, match=r"base_period='universal' applies to"):
+        _did(mpdta, method="imputation", base_period="universal")
+    with pytest.raises(ck.SpecificationError, match=r"balance_e=1 applies to method='cs'"):
+        _did(mpdta, method="twfe", balance_e=1)
+    with pytest.raises(ck.SpecificationError, match=r"se='hc1' applies to method='2x2' or"):
+        _did(mpdta, method="cs", se="hc1")
+
+
+@pytest.mark.parametrize("method", ["sa", "imputation", "twfe"])
+def test_unbalanced_panels_work_for_regression_designs(mpdta: pd.DataFrame, method: str) -> None:
+    df = mpdta.drop(index=mpdta.index[(mpdta["year"] == 2005) & (mpdta.index % 5 == 0)])
+    est = _did(df, method=method)
+    full = _did(mpdta, method=method)
+    assert np.isfinite(est.estimate) and np.isfinite(est.se)
+    assert abs(est.estimate - full.estimate) < 2 * full.se
