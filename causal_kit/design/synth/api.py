@@ -26,6 +26,7 @@ ALLOWED_INFERENCE = {
 }
 
 
+@single_blas_thread()
 def synthetic_control(
     data: Any,
     *,
@@ -122,51 +123,6 @@ def synthetic_control(
     SpecificationError
         Unknown or incompatible options.
     """
-    with single_blas_thread():
-        return _synthetic_control(
-            data,
-            outcome=outcome,
-            unit=unit,
-            time=time,
-            treatment=treatment,
-            method=method,
-            inference=inference,
-            covariates=covariates,
-            outcome_lags=outcome_lags,
-            predictor_weights=predictor_weights,
-            intercept=intercept,
-            ridge_penalty=ridge_penalty,
-            level=level,
-            n_draws=n_draws,
-            placebo_in_time=placebo_in_time,
-            leave_one_out=leave_one_out,
-            seed=seed,
-            progress=progress,
-        )
-
-
-def _synthetic_control(
-    data: Any,
-    *,
-    outcome: str,
-    unit: str,
-    time: str,
-    treatment: str,
-    method: SynthMethod = "sc",
-    inference: SynthInference = "placebo",
-    covariates: Sequence[str] = (),
-    outcome_lags: Sequence[Any] = (),
-    predictor_weights: Sequence[float] | Mapping[str, float] | None = None,
-    intercept: bool = False,
-    ridge_penalty: float | None = None,
-    level: float = 0.95,
-    n_draws: int = 200,
-    placebo_in_time: bool = True,
-    leave_one_out: bool = True,
-    seed: int | None = 0,
-    progress: bool = False,
-) -> Estimate:
-    """Validate, fit, infer and check (see :func:`synthetic_control`)."""
     method = check_option("method", method, SynthMethod)
     inference = check_option("inference", inference, SynthInference)
     if inference not in ALLOWED_INFERENCE[method]:
