@@ -161,9 +161,10 @@ def estimate_twfe(data: DidData, spec: DidSpec) -> Estimate:
     coef, se, dof, fit, design = static_twfe(data, spec, keep_design=spec.bootstrap != "none")
     table, V, _ = event_study(data, spec)
     checks = [pre_trend_check(table, V, spec)]
+    inf = inference_for(data, spec)
     details = {
         "event_study_vcov": pd.DataFrame(V, index=table["term"], columns=table["term"]),
-        "se_type": inference_for(data, spec).se,
+        "se_type": inf.se,
         "dof": dof,
         "n_obs": fit.n,
     }
@@ -171,17 +172,7 @@ def estimate_twfe(data: DidData, spec: DidSpec) -> Estimate:
     if design is not None:
         c = np.zeros(design.shape[1])
         c[0] = 1.0
-        boot = bootstrap_fit(
-            spec,
-            design,
-            fit.resid,
-            c,
-            coef,
-            inference_for(data, spec).cluster
-            if inference_for(data, spec).se == "cluster"
-            else None,
-            fit.k,
-        )
+        boot = bootstrap_fit(spec, design, fit.resid, c, coef, inf.cluster, fit.k)
         details["bootstrap"] = boot.kind if boot else None
     return build_estimate(
         method="twfe",
