@@ -228,17 +228,14 @@ def _spec(**kw: object):  # type: ignore[no-untyped-def]
     return build_spec(**base)
 
 
+def _mpdta_panel(mpdta: pd.DataFrame):
+    return load_panel(mpdta, outcome="lemp", unit="countyreal", time="year",
+                      treatment="treated", covariates=(), cluster=None)
+
+
 def test_row_estimator_equals_panel_estimator_on_balanced_data(mpdta: pd.DataFrame) -> None:
     spec = _spec()
-    dd = load_panel(
-        mpdta,
-        outcome="lemp",
-        unit="countyreal",
-        time="year",
-        treatment="treated",
-        covariates=(),
-        cluster=None,
-    )
+    dd = _mpdta_panel(mpdta)
     cells, dropped = plan_cells(dd.cohorts, dd.n_periods, spec)
     a = _PanelEstimator(dd, spec).run(cells, list(dropped))
     with pytest.warns(ck.CausalKitWarning, match="unbalanced"):
@@ -370,15 +367,7 @@ def test_moment_and_dense_influence_functions_agree(mpdta: pd.DataFrame, opts: d
     from causal_kit.design.did.cs import att_gt
 
     spec = _spec(**opts)
-    dd = load_panel(
-        mpdta,
-        outcome="lemp",
-        unit="countyreal",
-        time="year",
-        treatment="treated",
-        covariates=(),
-        cluster=None,
-    )
+    dd = _mpdta_panel(mpdta)
     moments, dense = att_gt(dd, spec), att_gt(dd, spec, dense=True)
     assert type(moments.store).__name__ == "MomentIF"
     assert type(dense.store).__name__ == "DenseIF"
