@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from causal_kit.business.analysis import LaunchAnalysis
-from causal_kit.presentation.provenance import fingerprint, package_versions
+from causal_kit.presentation.provenance import package_versions
 
 
 def save_summary(analysis: LaunchAnalysis, output_dir: str | os.PathLike[str], *,
-                 parameters: Mapping[str, Any], inputs: list[str | Path]) -> Path | None:
+                 parameters: Mapping[str, Any], data_fingerprint: str) -> Path | None:
     """Validate and write ``summary.json`` for ``analysis`` into ``output_dir``.
 
     Parameters
@@ -24,8 +24,8 @@ def save_summary(analysis: LaunchAnalysis, output_dir: str | os.PathLike[str], *
         Folder to write into; when empty (an interactive run) nothing is written.
     parameters
         The report's parameters, recorded in the summary.
-    inputs
-        Files or folders whose contents make the data fingerprint.
+    data_fingerprint
+        The inputs' fingerprint (:func:`causal_kit.presentation.fingerprint`).
 
     Returns
     -------
@@ -35,7 +35,7 @@ def save_summary(analysis: LaunchAnalysis, output_dir: str | os.PathLike[str], *
     if not str(output_dir):
         return None
     summary = analysis.to_summary(parameters=dict(parameters),
-                                  data_fingerprint=fingerprint(inputs),
+                                  data_fingerprint=data_fingerprint,
                                   package_versions=package_versions())
     target = Path(output_dir) / "summary.json"
     tmp = target.with_suffix(".json.tmp")
