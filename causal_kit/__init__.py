@@ -1,30 +1,19 @@
 """causal_kit: whether a launch moved retention and revenue, by how much, and what it is worth.
 
-Data flows one way: source → metrics → design → business → presentation.
+Data flows one way: source → metrics → design → evidence → business → analysis → presentation.
 """
 
+from causal_kit.analysis import LaunchAnalysis, analyze_launch, build_summary, validate_summary
 from causal_kit.business import (
-    Cascade,
     CostPerOutcomeValue,
     Decision,
     Impact,
-    LaunchAnalysis,
     PerUserValue,
     RetentionValue,
     RunningCost,
-    Scorecard,
-    Segments,
-    Triangulation,
     ValueModel,
-    analyze_launch,
-    build_summary,
-    by_segment,
-    cascade,
     decide,
-    scorecard,
     translate,
-    triangulate,
-    validate_summary,
 )
 from causal_kit.core.errors import (
     CausalKitError,
@@ -39,6 +28,16 @@ from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
+from causal_kit.evidence import (
+    Cascade,
+    Scorecard,
+    Segments,
+    Triangulation,
+    by_segment,
+    cascade,
+    scorecard,
+    triangulate,
+)
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events

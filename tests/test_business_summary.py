@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import causal_kit as ck
-from causal_kit.business.summary import (
+from causal_kit.analysis.summary import (
     build_summary,
     data_fingerprint,
     load_schema,

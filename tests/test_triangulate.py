@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import causal_kit as ck
-from causal_kit.business._designs import available
-from causal_kit.business.triangulate import _concordance
+from causal_kit.evidence._designs import available
+from causal_kit.evidence.triangulate import _concordance
 
 
 def panel(n_units=10, n_treated=4, weeks=12, start=6, effect=2.0, seed=0):
@@ -139,7 +139,7 @@ def test_concordance_verdicts():
 
 
 def test_scorecard_counts_disagreement():
-    from causal_kit.business.triangulate import Triangulation
+    from causal_kit.evidence.triangulate import Triangulation
 
     table, verdict, msg = _concordance({"did": _e(2, 1, 3, "did"), "rdd": _e(-2, -3, -1, "rdd")})
     tri = Triangulation(eligibility=pd.DataFrame(), concordance=table, verdict=verdict,

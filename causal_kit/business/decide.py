@@ -28,12 +28,12 @@ from typing import Any, cast
 
 import pandas as pd
 
-from causal_kit.business._render import Rendered, ShowsSummary, money, number, ratio
 from causal_kit.core.errors import DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.launch import Launch, SuccessCriteria
 from causal_kit.core.options import Decision as DecisionAction
 from causal_kit.core.options import Direction, ValueBasis, check_option
+from causal_kit.core.render import Rendered, ShowsSummary, money, number, ratio
 
 RULES: tuple[tuple[str, DecisionAction, str], ...] = (
     ("harm", "roll back", "the whole interval of the effect is on the harmful side"),

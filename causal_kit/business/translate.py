@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal_kit.business._render import Rendered, ShowsSummary, money, number, ratio
 from causal_kit.business.decide import Decision, decide, effect_interval, resolve_criteria
-from causal_kit.business.scorecard import Scorecard
 from causal_kit.business.value import PerUserValue, RunningCost, ValueModel
 from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.launch import Launch, SuccessCriteria
 from causal_kit.core.options import IntervalSource, check_option
+from causal_kit.core.render import Rendered, ShowsSummary, money, number, ratio
+from causal_kit.evidence.scorecard import Scorecard
 
 MIN_DRAWS = 20
 

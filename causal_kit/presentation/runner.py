@@ -21,7 +21,7 @@ from typing import Any
 
 import papermill as pm
 
-from causal_kit.business.summary import validate_summary
+from causal_kit.analysis.summary import validate_summary
 from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.presentation.html import notebook_to_html
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from causal_kit.business.analysis import LaunchAnalysis
+from causal_kit.analysis.launch import LaunchAnalysis
 from causal_kit.presentation.provenance import package_versions
 
 

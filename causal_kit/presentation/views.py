@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from causal_kit.business._render import money
-from causal_kit.business.analysis import LaunchAnalysis
+from causal_kit.analysis.launch import LaunchAnalysis
 from causal_kit.core.plot import PALETTE
+from causal_kit.core.render import money
 
 esc = html.escape
 

@@ -46,7 +46,10 @@ class _FESolver:
         N[key] = 1.0
         self.N = N.reshape(n_units, T)
         schur = np.diag(self.m_t) - (self.N / self.n_i[:, None]).T @ self.N
-        self.schur_pinv = np.linalg.pinv(schur)
+        # The Schur complement is singular (period effects are identified only up to the unit
+        # effects' level); a relative cut-off well above rounding keeps that null direction out
+        # of the pseudo-inverse on every BLAS, where the default 1e-15 lets it in on some.
+        self.schur_pinv = np.linalg.pinv(schur, rcond=1e-10, hermitian=True)
 
     def solve(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return unit and period coefficients ``c`` with ``Z'Z c = [a; b]`` (columns)."""

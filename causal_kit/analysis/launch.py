@@ -17,22 +17,22 @@ from typing import Any
 import narwhals as nw
 import pandas as pd
 
-from causal_kit.business._render import money
-from causal_kit.business.cascade import Cascade, cascade
+from causal_kit.analysis.summary import build_summary
 from causal_kit.business.decide import Decision
-from causal_kit.business.scorecard import Scorecard, scorecard
-from causal_kit.business.segments import Segments, by_segment
-from causal_kit.business.summary import build_summary
 from causal_kit.business.translate import Impact, translate
-from causal_kit.business.triangulate import Triangulation, triangulate
 from causal_kit.business.value import PerUserValue
 from causal_kit.core.errors import CausalKitWarning, SpecificationError
 from causal_kit.core.estimate import Estimate
 from causal_kit.core.launch import Launch
 from causal_kit.core.options import Grain, check_option
+from causal_kit.core.render import money
 from causal_kit.design.did import did
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
+from causal_kit.evidence.cascade import Cascade, cascade
+from causal_kit.evidence.scorecard import Scorecard, scorecard
+from causal_kit.evidence.segments import Segments, by_segment
+from causal_kit.evidence.triangulate import Triangulation, triangulate
 from causal_kit.metrics import METRICS, build_panel, user_outcomes
 from causal_kit.source import open_events
 

@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal_kit.business._designs import NAMES, design_function
-from causal_kit.business._render import Rendered, ShowsSummary
 from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
 from causal_kit.core.launch import Launch
 from causal_kit.core.options import TriangulationDesign, check_option
 from causal_kit.core.panel import prepare_panel
+from causal_kit.core.render import Rendered, ShowsSummary
+from causal_kit.evidence._designs import NAMES, design_function
 
 MIN_DONORS = 2
 MIN_PRE_PERIODS_SC = 3

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from causal_kit.business._render import Rendered, ShowsSummary
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.options import Grade
+from causal_kit.core.render import Rendered, ShowsSummary
 
 if TYPE_CHECKING:
-    from causal_kit.business.triangulate import Triangulation
+    from causal_kit.evidence.triangulate import Triangulation
 
 KEY_ASSUMPTION_CHECKS = (
     "pre_trend",
@@ -111,7 +111,7 @@ def _is_key(name: str) -> bool:
 
 
 def _collect(results: Any) -> tuple[dict[str, Estimate], Triangulation | None]:
-    from causal_kit.business.triangulate import Triangulation
+    from causal_kit.evidence.triangulate import Triangulation
 
     if isinstance(results, Triangulation):
         return dict(results.estimates), results
@@ -148,7 +148,7 @@ def scorecard(results: Any, *, triangulation: Triangulation | None = None) -> Sc
     ----------
     results
         An :class:`~causal_kit.Estimate`, a list or dict of them (name → estimate), or a
-        :class:`~causal_kit.business.triangulate.Triangulation` (its estimates and verdict).
+        :class:`~causal_kit.evidence.triangulate.Triangulation` (its estimates and verdict).
     triangulation
         A triangulation whose agreement verdict should count (when ``results`` is not one).
 

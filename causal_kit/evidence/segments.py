@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal_kit.business._designs import design_function
-from causal_kit.business._render import Rendered, ShowsSummary, number
 from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
+from causal_kit.core.render import Rendered, ShowsSummary, number
+from causal_kit.evidence._designs import design_function
 
 
 @dataclass(frozen=True)

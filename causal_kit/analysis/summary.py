@@ -19,17 +19,17 @@ from typing import Any
 
 import pandas as pd
 
-from causal_kit.business.cascade import Cascade
 from causal_kit.business.decide import Decision, decide
-from causal_kit.business.scorecard import Scorecard
-from causal_kit.business.scorecard import scorecard as _scorecard
-from causal_kit.business.segments import Segments
 from causal_kit.business.translate import Impact
-from causal_kit.business.triangulate import Triangulation
 from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
 from causal_kit.core.launch import Launch
+from causal_kit.evidence.cascade import Cascade
+from causal_kit.evidence.scorecard import Scorecard
+from causal_kit.evidence.scorecard import scorecard as _scorecard
+from causal_kit.evidence.segments import Segments
+from causal_kit.evidence.triangulate import Triangulation
 
 SCHEMA_VERSION = "1"
 SCHEMA_RESOURCE = ("causal_kit", "presentation/summary_schema.json")

@@ -34,9 +34,9 @@ from typing import Any
 
 import pandas as pd
 
-from causal_kit.business._render import Rendered, ShowsSummary, number
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
+from causal_kit.core.render import Rendered, ShowsSummary, number
 
 LEVELS = ("model", "task", "engagement", "business")
 
