@@ -1,8 +1,9 @@
 """Regenerate moderndid_mpdta_refs.json: moderndid 0.2.0 (a port of R's did) on mpdta.csv.
 
 moderndid 0.2.0 needs scipy 1.16 or later, above the 1.15.3 that dowhy caps the project's lock at,
-so it runs in a venv of its own: ``python -m venv /tmp/md && /tmp/md/bin/pip install moderndid==0.2.0
-pandas`` and then, from the project root, ``/tmp/md/bin/python tests/data/moderndid_refs.py``.
+so it runs in a venv of its own (``python -m venv /tmp/md``, then
+``/tmp/md/bin/pip install moderndid==0.2.0 pandas``) and then, from the project root,
+``/tmp/md/bin/python tests/data/moderndid_refs.py``.
 Analytic standard errors only (boot=False), so the file is deterministic.
 """
 
