@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causal_kit.core.options import CheckKind, check_option
+
 TIDY_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
 
 
@@ -30,6 +32,11 @@ class Check:
         The p-value of the test, if it is a test.
     message
         Plain-language sentence: what was checked, what was found, what to do.
+    kind
+        ``"identifying"`` when a failure means the estimate itself may be wrong (an assumption
+        the design rests on, e.g. parallel pre-trends), ``"robustness"`` when the check measures
+        how large a violation the conclusion survives (e.g. a breakdown value) — a low value
+        there weakens confidence but does not say the assumption failed.
     """
 
     name: str
@@ -37,6 +44,10 @@ class Check:
     statistic: float | None = None
     p_value: float | None = None
     message: str = ""
+    kind: CheckKind = "identifying"
+
+    def __post_init__(self) -> None:
+        check_option("kind", self.kind, CheckKind)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dictionary."""
@@ -46,6 +57,7 @@ class Check:
             "statistic": _json_safe(self.statistic),
             "p_value": _json_safe(self.p_value),
             "message": self.message,
+            "kind": self.kind,
         }
 
 

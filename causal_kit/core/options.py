@@ -20,6 +20,7 @@ RddVce = Literal["nn", "hc0", "hc1", "hc2", "hc3"]
 RddSide = Literal["above", "below"]
 Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
+CheckKind = Literal["identifying", "robustness"]
 Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade"]
 
 
