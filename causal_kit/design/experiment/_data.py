@@ -77,6 +77,12 @@ def load(
     if user is not None:
         _one_arm_per_user(df[user], arms, user)
     values = {c: as_float(df[c], c, role) for c, role in numeric.items()}
+    for c, role in numeric.items():
+        if role == "covariate" and values[c].min() == values[c].max():
+            raise DataError(
+                f"The CUPED covariate {c!r} is constant ({values[c][0]:g}) over all users; it "
+                "cannot reduce variance. Drop it from covariates=."
+            )
     out = ExperimentData(arms, values)
     if exposure is not None:
         out = _with_exposure(out, df[exposure], exposure)

@@ -12,7 +12,7 @@ import pandas as pd
 from causal_kit.core.errors import DataError
 from causal_kit.core.estimate import TIDY_COLUMNS, Check, Estimate
 from causal_kit.design.experiment import _checks
-from causal_kit.design.experiment._contrast import Contrast, Kind, contrast, pooled
+from causal_kit.design.experiment._contrast import Contrast, Kind, contrast
 from causal_kit.design.experiment._data import ExperimentData
 from causal_kit.design.experiment._inference import sequential, welch
 from causal_kit.design.experiment._moments import Moments, arm_moments, cumulate
@@ -38,7 +38,7 @@ def estimate_metric(data: ExperimentData, outcome: str, denominator: str | None,
     names = [outcome, denominator] if denominator else [outcome, *spec.covariates]
     cols = [data.values[c] for c in names]
     m = arm_moments(cols, data.arm)
-    _check_levels(m, kind, outcome, denominator, spec.covariates)
+    _check_levels(m, kind, outcome, denominator)
     c = contrast(m, kind)
     se = float(np.sqrt(c.var))
     p, lo, hi, rel_lo, rel_hi = _infer(c, spec)
@@ -111,9 +111,7 @@ def _cumulative(daily: Moments, kind: Kind, spec: Spec, first: pd.Timestamp) -> 
         drop=True)
 
 
-def _check_levels(
-    m: Moments, kind: Kind, outcome: str, denominator: str | None, covariates: tuple[str, ...]
-) -> None:
+def _check_levels(m: Moments, kind: Kind, outcome: str, denominator: str | None) -> None:
     if kind == "ratio":
         zero = [lab for lab, a in (("control", 0), ("treatment", 1)) if m.mean[a, 1] == 0]
         if zero:
@@ -126,11 +124,3 @@ def _check_levels(
             f"The outcome {outcome!r} is constant ({m.mean[0, 0]:g}) in both arms; there is "
             "nothing to compare. Check the column and the outcome window."
         )
-    if kind == "cuped":
-        var = np.diagonal(pooled(m).gram)[1:]
-        if (var <= 0).any():
-            bad = covariates[int(np.flatnonzero(var <= 0)[0])]
-            raise DataError(
-                f"The CUPED covariate {bad!r} is constant over all users; it cannot reduce "
-                "variance. Drop it from covariates=."
-            )

@@ -73,14 +73,22 @@ def arm_moments(
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts[:, None] > 0, sums / counts[:, None], 0.0)
     gram = np.zeros((size, p, p))
+    resid = np.zeros((size, p))
     for start in range(0, len(group), CHUNK):
         g = group[start : start + CHUNK]
         centred = [c[start : start + CHUNK] - means[g, j] for j, c in enumerate(columns)]
         for i in range(p):
+            resid[:, i] += np.bincount(g, weights=centred[i], minlength=size)
             for j in range(i, p):
                 gram[:, i, j] += np.bincount(g, weights=centred[i] * centred[j], minlength=size)
     iu = np.triu_indices(p, 1)
     gram[:, iu[1], iu[0]] = gram[:, iu[0], iu[1]]
+    # The first-pass means carry the rounding of plain sums; the centred residuals correct them
+    # (and the products around them) to nearly the precision of a compensated sum.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = np.where(counts[:, None] > 0, resid / counts[:, None], 0.0)
+    means += delta
+    gram -= counts[:, None, None] * delta[:, :, None] * delta[:, None, :]
     shape = (n_cells, 2) if cell is not None else (2,)
     return Moments(counts.reshape(shape), means.reshape((*shape, p)), gram.reshape((*shape, p, p)))
 
