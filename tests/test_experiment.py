@@ -6,6 +6,7 @@ written by benchmarks/reference/gbstats_refs.py; see tests/data/PROVENANCE.md.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from scipy import stats
 
 import causal_kit as ck
-from causal_kit.design.experiment import adjust
+from causal_kit.design.experiment import _checks, adjust
 from causal_kit.design.experiment._contrast import contrast
 from causal_kit.design.experiment._inference import sequential, welch
 from causal_kit.design.experiment._moments import Moments, cumulate
@@ -215,6 +216,26 @@ def test_novelty_and_by_period() -> None:
     assert last["std_error"] == pytest.approx(s.se, rel=1e-9)
     assert s.check("exposure").passed
     assert s.plot() is not None
+
+
+def test_novelty_false_alarm_rate() -> None:
+    """With a steady effect the novelty check fails at most at its nominal one-sided 2.5 %."""
+    rng = np.random.default_rng(11)
+    reps, days, per_day = 400, 14, 150
+    y = rng.normal(0, 1, size=(days, reps, 2, per_day))
+    y[:, :, 1] += 0.2
+    mean = y.mean(axis=-1)
+    gram = ((y - mean[..., None]) ** 2).sum(axis=-1)
+    c = contrast(Moments(np.full((days, reps, 2), float(per_day)), mean[..., None],
+                         gram[..., None, None]), "plain")
+    fails = 0
+    for r in range(reps):
+        one = dataclasses.replace(c, **{f.name: getattr(c, f.name)[:, r]
+                                        for f in dataclasses.fields(c) if f.name != "theta"})
+        check, _ = _checks.novelty(one, pd.Timestamp("2026-03-02"), 0.2)
+        assert check is not None
+        fails += not check.passed
+    assert fails / reps <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / reps)
 
 
 def test_exposure_check() -> None:

@@ -20,7 +20,6 @@ from causal_kit.core.options import MultipleTesting, check_option
 from causal_kit.design.experiment import _checks
 from causal_kit.design.experiment._data import ExperimentData, load
 from causal_kit.design.experiment._estimate import Spec, estimate_metric
-from causal_kit.design.experiment._moments import arm_moments
 from causal_kit.design.experiment._multi import ExperimentSet, adjust
 
 __all__ = ["ExperimentSet", "adjust", "experiment"]
@@ -192,7 +191,7 @@ def experiment(
         "checks": checks, "level": level, "seed": seed,
     }
     spec = Spec(covs, level, bool(sequential), float(sequential_tuning),
-                _shared_checks(data_, covs, share_t, (str(treatment), str(control)), checks),
+                _shared_checks(data_, share_t, (str(treatment), str(control)), checks),
                 checks, params)
     estimates = [estimate_metric(data_, o, denoms[o], spec) for o in outcomes]
     if isinstance(outcome, str):
@@ -200,16 +199,12 @@ def experiment(
     return ExperimentSet.build(estimates, multiple_testing, level)
 
 
-def _shared_checks(data: ExperimentData, covs: tuple[str, ...], share_t: float,
-                   labels: tuple[str, str], run: bool) -> tuple[Check, ...]:
+def _shared_checks(data: ExperimentData, share_t: float, labels: tuple[str, str],
+                   run: bool) -> tuple[Check, ...]:
     if not run:
         return ()
     n_t = int(data.arm.sum())
-    out = [_checks.srm(n_t, data.arm.size - n_t, share_t, labels)]
-    if covs:
-        cols = [data.values[c] for c in covs]
-        out.append(_checks.balance(arm_moments(cols, data.arm), list(covs)))
-    return tuple(out)
+    return (_checks.srm(n_t, data.arm.size - n_t, share_t, labels),)
 
 
 def _names(value: str | Sequence[str] | None, arg: str) -> list[str]:

@@ -208,6 +208,9 @@ def _measured_before_exposure(
     try:
         col = isinstance(when, str) and when in df
         at = pd.to_datetime(df[when]) if col else pd.Timestamp(when)
+        tz = first_seen.dt.tz
+        if isinstance(at, pd.Timestamp) and tz is not None and at.tz is None:
+            at = at.tz_localize(tz)
     except (ValueError, TypeError) as exc:
         raise SpecificationError(
             f"covariates_measured_at for {cov!r} must be a date or a datetime column; got "

@@ -61,6 +61,9 @@ def estimate_metric(data: ExperimentData, outcome: str, denominator: str | None,
     if denominator:
         details["denominator"] = denominator
     checks = list(spec.shared_checks)
+    if spec.run_checks and kind == "cuped":  # the covariates' own moments, the same per metric
+        covs = Moments(m.n, m.mean[..., 1:], m.gram[..., 1:, 1:])
+        checks.append(_checks.balance(covs, list(spec.covariates)))
     if spec.run_checks and data.exposed is not None:
         checks.append(_checks.exposure(data.exposed, data.arm, float(c.diff)))
     by_period = None
