@@ -371,3 +371,31 @@ def test_bad_input_messages() -> None:
         ck.experiment(df, outcome="y", covariates="x1", denominator="visits", **ARMS)
     with pytest.raises(ck.DataError, match=r"covariate .c. is constant \(1\) over all users"):
         ck.experiment(df.assign(c=1.0), outcome="y", covariates="c", **ARMS)
+
+
+def test_measured_at_columns_mappings_and_time_zones() -> None:
+    df = sim(days=5)
+    df["pre_end"] = df["first_seen"].dt.floor("D")  # each user's window ends at exposure day
+    ok = ck.experiment(df, outcome="y", covariates=["x1", "x2"], exposure="first_seen",
+                       covariates_measured_at={"x1": "pre_end", "x2": "2026-03-01"}, **ARMS)
+    assert ok.check("balance").passed
+    late = df.assign(pre_end=df["first_seen"] + pd.Timedelta(hours=1))
+    with pytest.raises(ck.DataError, match=r"'x1' is measured up to .*6,000 user\(s\)"):
+        ck.experiment(late, outcome="y", covariates="x1", exposure="first_seen",
+                      covariates_measured_at="pre_end", **ARMS)
+    utc = df.assign(first_seen=df["first_seen"].dt.tz_localize("UTC"))
+    with pytest.raises(ck.DataError, match="exposed before"):
+        ck.experiment(utc, outcome="y", covariates="x1", exposure="first_seen",
+                      covariates_measured_at="2026-03-05", **ARMS)
+
+
+def test_ratio_by_period_several_metrics_and_no_checks() -> None:
+    df = sim(days=6)
+    res = ck.experiment(df, outcome=["y", "x1"], denominator={"y": "visits"},
+                        exposure="first_seen", multiple_testing="none", **ARMS)
+    ratio, plain = res["y"], res["x1"]
+    assert (ratio.method, plain.method) == ("experiment:ratio", "experiment")
+    assert ratio.by_period.iloc[-1]["estimate"] == pytest.approx(ratio.estimate, rel=1e-9)
+    assert ratio.details["p_adjusted"] == ratio.p_value
+    bare = ck.experiment(df, outcome="y", checks=False, **ARMS)
+    assert bare.checks == ()
