@@ -216,6 +216,9 @@ def test_novelty_and_by_period() -> None:
     assert last["std_error"] == pytest.approx(s.se, rel=1e-9)
     assert s.check("exposure").passed
     assert s.plot() is not None
+    d = json.loads(json.dumps(s.to_dict()))
+    assert d["details"]["novelty"][0]["exposure_day"].startswith("2026-03-02")
+    assert d["by_period"][-1]["n_treatment"] == s.n_treated
 
 
 def test_novelty_false_alarm_rate() -> None:
