@@ -125,7 +125,8 @@ def experiment(
         sequence of Howard et al. (2021), i.e. the mixture sequential probability ratio test of
         Johari, Pekelis & Walsh (2017), as GrowthBook runs it. The interval covers the effect at
         every look at once, and the p-value may be checked at every look without inflating the
-        false-positive rate.
+        false-positive rate. The headline interval and p-value are those of the current look
+        (every user in the data); with ``exposure`` times, ``by_period`` holds each day's look.
     sequential_tuning
         Its tuning parameter ``n_star``: the total number of users at which the sequence is
         tightest (GrowthBook's default, 5000). Intervals are valid for any value.
