@@ -9,10 +9,12 @@ from causal_kit.business import (
     Decision,
     Impact,
     PerUserValue,
+    Power,
     RetentionValue,
     RunningCost,
     ValueModel,
     decide,
+    power,
     translate,
 )
 from causal_kit.core.errors import (
@@ -61,6 +63,7 @@ __all__ = [
     "LaunchAnalysis",
     "Metric",
     "PerUserValue",
+    "Power",
     "Report",
     "ReportError",
     "RetentionValue",
@@ -85,6 +88,7 @@ __all__ = [
     "load_simulation",
     "make_demo",
     "open_events",
+    "power",
     "rdd",
     "run_report",
     "scorecard",

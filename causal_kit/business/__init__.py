@@ -1,6 +1,7 @@
 """Layer: business — from an estimate to money and a decision."""
 
 from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide
+from causal_kit.business.power import Power, power
 from causal_kit.business.translate import Impact, money_interval, translate
 from causal_kit.business.value import (
     CostPerOutcomeValue,
@@ -17,6 +18,7 @@ __all__ = [
     "GuardrailResult",
     "Impact",
     "PerUserValue",
+    "Power",
     "RetentionValue",
     "RuleStep",
     "RunningCost",
@@ -24,5 +26,6 @@ __all__ = [
     "cost_per_outcome",
     "decide",
     "money_interval",
+    "power",
     "translate",
 ]

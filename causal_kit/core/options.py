@@ -55,6 +55,7 @@ IntervalSource = Literal["auto", "draws", "ci"]
 RetentionMetric = Literal["retention", "churn"]
 CascadeLevel = Literal["model", "task", "engagement", "business"]
 Grade = Literal["high", "medium", "low"]
+PowerDesign = Literal["experiment", "did", "sc"]
 TriangulationDesign = Literal["did", "sc", "rdd"]
 
 # Experiments
