@@ -26,6 +26,7 @@ from causal_kit.core.errors import (
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
+from causal_kit.design.experiment import ExperimentSet, experiment
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
 from causal_kit.evidence import (
@@ -54,6 +55,7 @@ __all__ = [
     "Decision",
     "Estimate",
     "EventSource",
+    "ExperimentSet",
     "Impact",
     "Launch",
     "LaunchAnalysis",
@@ -77,6 +79,7 @@ __all__ = [
     "cascade",
     "decide",
     "did",
+    "experiment",
     "list_metrics",
     "load_launch",
     "load_simulation",

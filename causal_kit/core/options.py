@@ -58,3 +58,6 @@ Grade = Literal["high", "medium", "low"]
 SurrogateDesign = Literal["experiment", "did", "rdd"]
 SurrogateModel = Literal["linear", "boosting"]
 TriangulationDesign = Literal["did", "sc", "rdd"]
+
+# Experiments
+MultipleTesting = Literal["holm", "bh", "none"]
