@@ -28,6 +28,7 @@ from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
 from causal_kit.design.experiment import ExperimentSet, experiment
 from causal_kit.design.rdd import rdd
+from causal_kit.design.surrogate import surrogate_index
 from causal_kit.design.synth import synthetic_control
 from causal_kit.evidence import (
     Cascade,
@@ -89,6 +90,7 @@ __all__ = [
     "run_report",
     "scorecard",
     "simulate",
+    "surrogate_index",
     "synthetic_control",
     "translate",
     "triangulate",

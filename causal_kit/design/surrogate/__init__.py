@@ -206,7 +206,7 @@ Compare = Callable[[pd.DataFrame, str], Estimate]
 
 
 def _comparison(design: str, treatment: str, options: dict[str, Any]) -> Compare:
-    """The design's front door as ``compare(frame, outcome_column) -> Estimate``."""
+    """Return the design's front door as ``compare(frame, outcome_column) -> Estimate``."""
     if design == "experiment":
         from causal_kit.design.experiment import experiment
 
@@ -246,7 +246,7 @@ def _comparison(design: str, treatment: str, options: dict[str, Any]) -> Compare
 
 def _index_se(index: IndexFit, frame: pd.DataFrame, features: Sequence[str], compare: Compare,
               *, n_boot: int, seed: int | None) -> float:
-    """Standard error of the projected effect due to the index's estimation on the reference."""
+    """Return the projected effect's standard error due to the index's estimation."""
     if index.cov is not None:
         # linear index: the projected effect is sum_j beta_j * effect(feature_j)
         grad = np.array([compare(frame, f).estimate for f in features])
@@ -347,7 +347,7 @@ def _drift(ref: pd.DataFrame, frame: pd.DataFrame, features: Sequence[str],
         rows.append({"column": f, "reference_mean": float(a.mean()),
                      "launch_mean": float(b.mean()), "smd": float(smd)})
     table = pd.DataFrame(rows)
-    worst = table.loc[table["smd"].abs().idxmax()]
+    worst = table.iloc[int(np.argmax(table["smd"].abs().to_numpy()))]
     ok = bool(abs(worst["smd"]) < DRIFT_SMD)
     msg = (f"the launch's comparison users resemble the reference sample (largest standardized "
            f"difference {worst['smd']:+.2f}, in {worst['column']!r})." if ok else
@@ -379,5 +379,6 @@ def _binary(frame: pd.DataFrame, column: str) -> None:
         raise DataError(f"treatment column {column!r} must be 0/1 for every user; it holds "
                         f"{', '.join(strange) or 'missing values'}.")
     if len(values) < 2:
-        raise DataError(f"treatment column {column!r} has no {'treated' if 0 in values else
-                        'comparison'} users; the index needs both to compare.")
+        absent = "treated" if 0 in values else "comparison"
+        raise DataError(f"treatment column {column!r} has no {absent} users; the index needs "
+                        "both to compare.")

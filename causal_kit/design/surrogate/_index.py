@@ -84,7 +84,17 @@ def _linear(X: np.ndarray, y: np.ndarray, seed: int | None) -> tuple[Predictor, 
 
 def _boosting(X: np.ndarray, y: np.ndarray, seed: int | None) -> tuple[Predictor, None]:
     from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
-    fit = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, max_leaf_nodes=15,
-                                        early_stopping=False, random_state=seed or 0).fit(X, y)
-    return fit.predict, None
+    model = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
+                                          early_stopping=False, random_state=seed or 0)
+    # one OpenMP thread: small fits repeated many times lose more to thread start-up and to
+    # busy-waiting on a shared machine than they gain from parallel histograms
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(X, y)
+
+    def predict(A: np.ndarray) -> np.ndarray:
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return np.asarray(model.predict(A))
+
+    return predict, None
