@@ -40,6 +40,7 @@ from causal_kit.evidence import (
     scorecard,
     triangulate,
 )
+from causal_kit.evidence.leading import LeadingIndicators, launch_effects, leading_indicators
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
@@ -60,6 +61,7 @@ __all__ = [
     "Impact",
     "Launch",
     "LaunchAnalysis",
+    "LeadingIndicators",
     "Metric",
     "PerUserValue",
     "Report",
@@ -81,6 +83,8 @@ __all__ = [
     "decide",
     "did",
     "experiment",
+    "launch_effects",
+    "leading_indicators",
     "list_metrics",
     "load_launch",
     "load_simulation",
