@@ -30,6 +30,7 @@ from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
 from causal_kit.design.experiment import ExperimentSet, experiment
 from causal_kit.design.rdd import rdd
+from causal_kit.design.surrogate import surrogate_index
 from causal_kit.design.synth import synthetic_control
 from causal_kit.evidence import (
     Cascade,
@@ -41,6 +42,7 @@ from causal_kit.evidence import (
     scorecard,
     triangulate,
 )
+from causal_kit.evidence.leading import LeadingIndicators, launch_effects, leading_indicators
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
@@ -61,6 +63,7 @@ __all__ = [
     "Impact",
     "Launch",
     "LaunchAnalysis",
+    "LeadingIndicators",
     "Metric",
     "PerUserValue",
     "Power",
@@ -83,6 +86,8 @@ __all__ = [
     "decide",
     "did",
     "experiment",
+    "launch_effects",
+    "leading_indicators",
     "list_metrics",
     "load_launch",
     "load_simulation",
@@ -93,6 +98,7 @@ __all__ = [
     "run_report",
     "scorecard",
     "simulate",
+    "surrogate_index",
     "synthetic_control",
     "translate",
     "triangulate",

@@ -56,6 +56,8 @@ RetentionMetric = Literal["retention", "churn"]
 CascadeLevel = Literal["model", "task", "engagement", "business"]
 Grade = Literal["high", "medium", "low"]
 PowerDesign = Literal["experiment", "did", "sc"]
+SurrogateDesign = Literal["experiment", "did", "rdd"]
+SurrogateModel = Literal["linear", "boosting"]
 TriangulationDesign = Literal["did", "sc", "rdd"]
 
 # Experiments
