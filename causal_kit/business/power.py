@@ -299,7 +299,7 @@ def power(
     if missing:
         raise SpecificationError(
             f"design={design!r} plans by simulation on the pre-launch history and needs "
-            f"{', '.join(missing)}=; e.g. ck.power(history, design={design!r}, outcome=..., "
+            f"{', '.join(m + '=' for m in missing)}; e.g. ck.power(history, design={design!r}, outcome=..., "
             "unit='region', time='week', treated_units=6, periods=12)."
         )
     assert unit is not None and time is not None and treated_units is not None
