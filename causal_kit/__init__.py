@@ -7,12 +7,19 @@ from causal_kit.analysis import LaunchAnalysis, analyze_launch, build_summary, v
 from causal_kit.business import (
     CostPerOutcomeValue,
     Decision,
+    Diagnosis,
     Impact,
+    MdeFigure,
     PerUserValue,
+    PlanStatus,
     RetentionValue,
     RunningCost,
     ValueModel,
     decide,
+    diagnose,
+    mde_flag,
+    plan_status,
+    register_plan,
     translate,
 )
 from causal_kit.core.errors import (
@@ -24,7 +31,14 @@ from causal_kit.core.errors import (
     SpecificationError,
 )
 from causal_kit.core.estimate import Check, Estimate
-from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
+from causal_kit.core.launch import (
+    CostTarget,
+    Launch,
+    LayerTarget,
+    Plan,
+    SuccessCriteria,
+    load_launch,
+)
 from causal_kit.design.did import did
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
@@ -50,15 +64,21 @@ __all__ = [
     "Check",
     "ConvergenceError",
     "CostPerOutcomeValue",
+    "CostTarget",
     "DataError",
     "Decision",
+    "Diagnosis",
     "Estimate",
     "EventSource",
     "Impact",
     "Launch",
     "LaunchAnalysis",
+    "LayerTarget",
+    "MdeFigure",
     "Metric",
     "PerUserValue",
+    "Plan",
+    "PlanStatus",
     "Report",
     "ReportError",
     "RetentionValue",
@@ -76,13 +96,17 @@ __all__ = [
     "by_segment",
     "cascade",
     "decide",
+    "diagnose",
     "did",
     "list_metrics",
     "load_launch",
     "load_simulation",
     "make_demo",
+    "mde_flag",
     "open_events",
+    "plan_status",
     "rdd",
+    "register_plan",
     "run_report",
     "scorecard",
     "simulate",

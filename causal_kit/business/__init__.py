@@ -1,6 +1,16 @@
 """Layer: business — from an estimate to money and a decision."""
 
 from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide
+from causal_kit.business.plan import (
+    Diagnosis,
+    MdeFigure,
+    PlanStatus,
+    diagnose,
+    mde_flag,
+    plan_status,
+    register_plan,
+    registered_launch,
+)
 from causal_kit.business.translate import Impact, money_interval, translate
 from causal_kit.business.value import (
     CostPerOutcomeValue,
@@ -14,15 +24,23 @@ from causal_kit.business.value import (
 __all__ = [
     "CostPerOutcomeValue",
     "Decision",
+    "Diagnosis",
     "GuardrailResult",
     "Impact",
+    "MdeFigure",
     "PerUserValue",
+    "PlanStatus",
     "RetentionValue",
     "RuleStep",
     "RunningCost",
     "ValueModel",
     "cost_per_outcome",
     "decide",
+    "diagnose",
+    "mde_flag",
     "money_interval",
+    "plan_status",
+    "register_plan",
+    "registered_launch",
     "translate",
 ]
