@@ -1,6 +1,6 @@
 """Layer: business — from an estimate to money and a decision."""
 
-from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide
+from causal_kit.business.decide import Decision, GuardrailResult, RuleStep, decide, next_step
 from causal_kit.business.plan import (
     Diagnosis,
     MdeFigure,
@@ -39,6 +39,7 @@ __all__ = [
     "diagnose",
     "mde_flag",
     "money_interval",
+    "next_step",
     "plan_status",
     "register_plan",
     "registered_launch",

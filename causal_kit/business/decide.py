@@ -665,3 +665,53 @@ def _reason(rule: str, c: _Context) -> str:
         f"Ship: {span}, clearing the minimum effect ({m:.4g}){money_text}; no guardrail "
         "worsened beyond its margin."
     )
+
+
+def next_step(decision: Decision) -> str:
+    """Return what to do next in one plain sentence, without statistical terms.
+
+    Examples: "Keep measuring until 9 June: the estimate cannot yet separate a gain from
+    noise." or "Kill or pivot: 118 days after launch the business impact still cannot be
+    measured."
+    """
+    inp = decision.inputs
+    rule, metric = decision.rule, str(inp.get("metric", "the metric"))
+    days = inp.get("days_since_launch")
+    low, high = inp.get("ci_low"), inp.get("ci_high")
+    noisy = (isinstance(low, float) and isinstance(high, float)
+             and low < float(inp.get("min_effect") or 0.0) <= high)
+    if rule == "window":
+        until = ""
+        if inp.get("window_ends"):
+            end = dt.date.fromisoformat(str(inp["window_ends"]))
+            until = f" until {end.day} {end:%B %Y}"
+        why = ("the estimate cannot yet separate a gain from noise" if noisy else
+               "the result looks clear, but the period fixed before launch has not ended")
+        return f"Keep measuring{until}: {why}."
+    if rule == "exception":
+        what = EXCEPTION_TEXT.get(str(inp.get("exception")), "its declared exception")
+        return f"Keep measuring: the business impact is not measurable yet; this launch is {what}."
+    if rule in ("undecided", "low_confidence"):
+        why = ("the estimate cannot yet separate a gain from noise" if rule == "undecided" else
+               "the method behind the estimate failed its own checks (see the engineering "
+               "appendix)")
+        return f"Keep measuring: {why}."
+    if rule == "guardrail_unclear":
+        return "Keep measuring: the gain is clear, but a guardrail is not yet shown to hold."
+    if rule == "harm":
+        return f"Roll back: the launch makes {metric} worse."
+    if rule == "guardrail_breached":
+        names = ", ".join(g.name for g in decision.guardrails if g.status == "breached")
+        return f"Roll back: {names} got worse than the limit set before launch."
+    if rule == "ninety_day":
+        when = f"{days:g} days after launch" if isinstance(days, float) else "Past the window"
+        return f"Kill or pivot: {when} the business impact still cannot be measured."
+    if rule == "adoption":
+        share = inp.get("adoption")
+        used = f"only {share:.0%} of" if isinstance(share, float) else "too few"
+        return f"Kill or pivot: {used} exposed users used the feature; it is dead on arrival."
+    if rule == "below_minimum":
+        return "Iterate: the gain is real but smaller than the minimum worth shipping."
+    if rule == "money":
+        return "Iterate: the gain does not pay for what the feature costs."
+    return "Ship: the gain is clear, it pays for itself and no guardrail slipped."
