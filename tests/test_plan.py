@@ -136,3 +136,22 @@ def test_two_metric_diagnosis_reads_the_plan(measured, online, business, finding
     renamed = ck.Plan.from_dict({**PLAN, "online": {"metric": "sessions", "target": 1.0}})
     other = ck.diagnose(ck.Launch(name="x", plan=renamed), {"revenue": _est(*business, "revenue")})
     assert ("online", "sessions", "not measured") in other.layers
+
+
+def test_cli_plan_register(tmp_path, capsys):
+    from causal_kit.presentation import cli
+
+    path = old_launch_file(tmp_path)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps({"plan": PLAN}))
+    code = cli.main(["plan", "register", str(tmp_path), "--plan", str(plan_file),
+                     "--at", "2026-02-20T09:00:00"])
+    out = capsys.readouterr().out
+    assert code == 0
+    launch = ck.load_launch(path)
+    assert f"registered at 2026-02-20T09:00:00+00:00: {launch.registration['content_hash']}" in out
+    assert ck.plan_status(launch).trusted
+    plan_file.write_text(json.dumps({"plan": PLAN, "extra": 1}))
+    assert cli.main(["plan", "register", str(path), "--plan", str(plan_file)]) == 2
+    assert "takes only 'criteria' and 'plan'; got ['extra']" in capsys.readouterr().err
+    assert ck.load_launch(path) == launch  # nothing written
