@@ -217,7 +217,9 @@ def plan_view(a: LaunchAnalysis) -> Block:
             t = getattr(plan, layer)
             if t is not None:
                 sign = ">=" if t.direction == "increase" else "<="
-                target = f"{sign} {t.target:+.0%}" if t.relative else f"{sign} {t.target:g}"
+                target = (f"change {sign} {t.target:+.0%}" if t.relative else
+                          f"{sign} {t.target:g}" if layer == "offline" else
+                          f"change {sign} {t.target:+g}")
                 rows.append((layer, t.metric, target, t.how_measured,
                              found.get(layer, "not measured")))
         if plan.cost is not None:
