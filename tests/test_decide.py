@@ -254,3 +254,19 @@ def test_window_end_date_is_an_input_when_the_launch_is_known():
     d = ck.decide(INCONCLUSIVE, criteria=launch, as_of="2026-04-01")
     assert fired(d) == ("keep measuring", "window")
     assert d.inputs["window_ends"] == "2026-05-31" and d.inputs["days_since_launch"] == 30
+
+
+def test_next_step_is_one_plain_sentence():
+    launch = ck.Launch(name="x", start={"north": "2026-03-11"})
+    d = ck.decide(INCONCLUSIVE, criteria=launch, days_since_launch=40)
+    assert ck.business.next_step(d) == ("Keep measuring until 9 June 2026: the estimate cannot "
+                                        "yet separate a gain from noise.")
+    kill = ck.business.next_step(ck.decide(INCONCLUSIVE, days_since_launch=120))
+    assert kill == "Kill or pivot: 120 days after launch the business impact still cannot be " \
+        "measured."
+    doa = ck.business.next_step(ck.decide(est(3.0, 2.0, 4.0), days_since_launch=100,
+                                          adoption=0.12))
+    assert "only 12% of exposed users" in doa and "dead on arrival" in doa
+    for decision in (d, ck.decide(est(3.0, 2.0, 4.0), days_since_launch=60, confidence="low")):
+        text = ck.business.next_step(decision)
+        assert not any(w in text for w in ("interval", "p=", "F ", "cluster", "region-week"))
