@@ -26,8 +26,9 @@ $(DEMO)/.complete: | $(STAMP)
 
 demo: $(DEMO)/.complete
 
-# the demo's three launches: a staggered regional rollout, the same rollout whose cascade breaks
-# (tasks improve, revenue does not), and a launch gated on a user score
+# the demo's six launches, one per decision: a staggered regional rollout, a clear win, a harmful
+# launch, one with no effect (the 90-day rule), the rollout whose cascade breaks (tasks improve,
+# revenue does not), and a launch gated on a user score (README: "The demo launches")
 report: $(STAMP) $(DEMO)/.complete
 	$(BIN)/causal-kit report --config data/demo_launches.json
 

@@ -7,14 +7,21 @@ from causal_kit.analysis import LaunchAnalysis, analyze_launch, build_summary, v
 from causal_kit.business import (
     CostPerOutcomeValue,
     Decision,
+    Diagnosis,
     Impact,
+    MdeFigure,
     PerUserValue,
+    PlanStatus,
     Power,
     RetentionValue,
     RunningCost,
     ValueModel,
     decide,
+    diagnose,
+    mde_flag,
+    plan_status,
     power,
+    register_plan,
     translate,
 )
 from causal_kit.core.errors import (
@@ -26,7 +33,14 @@ from causal_kit.core.errors import (
     SpecificationError,
 )
 from causal_kit.core.estimate import Check, Estimate
-from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
+from causal_kit.core.launch import (
+    CostTarget,
+    Launch,
+    LayerTarget,
+    Plan,
+    SuccessCriteria,
+    load_launch,
+)
 from causal_kit.design.did import did
 from causal_kit.design.experiment import ExperimentSet, experiment
 from causal_kit.design.rdd import rdd
@@ -55,17 +69,23 @@ __all__ = [
     "Check",
     "ConvergenceError",
     "CostPerOutcomeValue",
+    "CostTarget",
     "DataError",
     "Decision",
+    "Diagnosis",
     "Estimate",
     "EventSource",
     "ExperimentSet",
     "Impact",
     "Launch",
     "LaunchAnalysis",
+    "LayerTarget",
     "LeadingIndicators",
+    "MdeFigure",
     "Metric",
     "PerUserValue",
+    "Plan",
+    "PlanStatus",
     "Power",
     "Report",
     "ReportError",
@@ -84,6 +104,7 @@ __all__ = [
     "by_segment",
     "cascade",
     "decide",
+    "diagnose",
     "did",
     "experiment",
     "launch_effects",
@@ -92,9 +113,12 @@ __all__ = [
     "load_launch",
     "load_simulation",
     "make_demo",
+    "mde_flag",
     "open_events",
+    "plan_status",
     "power",
     "rdd",
+    "register_plan",
     "run_report",
     "scorecard",
     "simulate",

@@ -18,9 +18,42 @@ pytestmark = pytest.mark.slow
 RUN_DATE = "2026-07-01"
 
 
+DECISION_DEMOS = ("clear_win", "harmful", "no_effect")
+EXEC_FORBIDDEN = ("region-week", "p-value", "p=", "p_value", "F test", "F=", "cluster",
+                  "Hotelling", "pre_trends", "pre-trend", "placebo", "RMSPE", "bootstrap",
+                  "Wald", "t-stat")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return make_demo_data(tmp_path_factory, ("staggered", "broken_cascade", "score_gate"))
+    return make_demo_data(tmp_path_factory, ("staggered", "broken_cascade", "score_gate",
+                                             *DECISION_DEMOS))
+
+
+@pytest.fixture(scope="module")
+def config_run(demo, tmp_path_factory):
+    """One CLI run of a config: a launch that fails, then the three decision demos."""
+    tmp = tmp_path_factory.mktemp("config")
+    config = tmp / "launches.json"
+    config.write_text(json.dumps([
+        {"parameters": {"data_dir": str(tmp / "nowhere"), "launch_name": "broken-one"}},
+        *({"parameters": {"data_dir": str(demo / name), "launch_name": name}}
+          for name in DECISION_DEMOS),
+    ]))
+    code = cli.main(["report", "--config", str(config), "--output", str(tmp / "out"),
+                     "--run-date", RUN_DATE])
+    return code, tmp / "out"
+
+
+def _published(out, name):
+    folder = out / name / RUN_DATE
+    return json.loads((folder / "summary.json").read_text()), (folder / "report.html").read_text()
+
+
+def executive_text(html_text):
+    start = html_text.index('id="executive-summary"')
+    section = html_text[start:html_text.index("</section>", start)]
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<img[^>]*>", "", section))
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +86,21 @@ def test_summary_covers_the_simulated_truth(staggered_report):
     assert s["parameters"]["data_dir"].endswith("staggered")
     assert s["data_fingerprint"].startswith("sha256:")
     assert "pandas" in s["package_versions"]
+
+
+def test_summary_has_baseline_relative_change_and_one_interval(staggered_report):
+    s = staggered_report[0].summary
+    assert s["baseline"] > 0
+    assert s["relative_change"] == pytest.approx(s["estimate"] / s["baseline"])
+    assert s["effect_per_user_per_week"] > 0 and s["local_effect"] is False
+    assert 0.2 <= s["adoption"] <= 1
+    assert s["plan"]["registered"] and s["plan"]["before_launch"] and not s["plan"]["changed"]
+    row = next(r for r in s["triangulation"]["concordance"] if r["design"] == "did")
+    assert (row["ci_low"], row["ci_high"]) == (s["ci_low"], s["ci_high"])
+    levels = s["cascade"]["levels"]
+    assert all(lv["relative_change"] is not None for lv in levels)
+    html_text = staggered_report[0].html.read_text()
+    assert "Launch plan" in html_text and "unchanged since" in html_text
 
 
 def test_cascade_matches_the_simulated_chain(staggered_report):
@@ -99,6 +147,11 @@ def test_broken_cascade_launch_is_reported_as_broken_and_names_are_escaped(demo,
     assert links[("task", "engagement")] == "broken"
     html = report.html.read_text()
     assert "is broken" in html and "workflow" in html
+    # the break is the point of this launch: it is in the executive sentences, not page 2
+    exec_text = executive_text(html)
+    assert "The chain from model to business breaks" in exec_text
+    assert report.summary["diagnosis"]["finding"] == "business_flat"
+    assert "revenue did not" in exec_text
     assert "<script>" not in html and "&lt;script&gt;alert(" in html
     assert report.directory.parent.name == "script-alert-x-script-assistant"
 
@@ -111,6 +164,33 @@ def test_score_gated_launch_is_reported_by_regression_discontinuity(demo, tmp_pa
     true_effect = truth["gate"]["effect_at_cutoff"]["revenue_30d"]["effect"]
     assert s["method"].startswith("rdd") and s["outcome"] == "revenue_30d"
     assert s["ci_low"] <= true_effect <= s["ci_high"]
+    # an effect at the cutoff, turned into money for every exposed user, says it is local
+    assert s["local_effect"] is True
+    text = executive_text(report.html.read_text())
+    assert "measured only at the cutoff" in text and "users at the score cutoff" in text
+
+
+def test_plan_edited_after_launch_is_called_out_and_not_used(demo):
+    from dataclasses import replace
+
+    from causal_kit.presentation import views
+
+    spec = ck.load_launch(demo / "staggered").to_dict()
+    spec["criteria"]["min_effect"] = 1_000_000.0  # raised after launch: nothing would ship
+    edited = ck.Launch.from_dict(spec)
+    a = ck.analyze_launch(demo / "staggered" / "events", launch=edited,
+                          users=demo / "staggered" / "users.parquet")
+    assert a.plan.changed and a.plan.changes == ("criteria.min_effect: 0.0 → 1000000.0",)
+    assert a.decision.inputs["min_effect"] == 0.0  # the registered value decides
+    text = executive_text(views.executive_summary(a).html)
+    assert "edited after registration (criteria.min_effect: 0.0 → 1000000.0)" in text
+    assert "uses the registered values" in text
+    assert a.to_summary()["plan"]["trusted"] is False
+    # the value chart shows its whole interval, also when the low end is negative
+    low = -3 * abs(a.impact.annual_value_high)
+    fig = views.value_chart(replace(a, impact=replace(a.impact, annual_value_low=low)))
+    left, right = fig.axes[0].get_xlim()
+    assert left < low and right > a.impact.annual_value_high
 
 
 def test_failing_report_leaves_nothing_and_exits_1(tmp_path, capsys):
@@ -122,19 +202,60 @@ def test_failing_report_leaves_nothing_and_exits_1(tmp_path, capsys):
     assert not any((tmp_path / "out").rglob("*.*"))  # not even a partial notebook
 
 
-def test_config_runs_every_launch_even_when_one_fails(demo, tmp_path, capsys):
-    config = tmp_path / "launches.json"
-    config.write_text(json.dumps([
-        {"parameters": {"data_dir": str(tmp_path / "nowhere"), "launch_name": "broken-one"}},
-        {"parameters": {"data_dir": str(demo / "score_gate"), "launch_name": "gate"}},
-    ]))
-    code = cli.main(["report", "--config", str(config), "--output", str(tmp_path / "out"),
-                     "--run-date", RUN_DATE])
-    out = capsys.readouterr()
+def test_config_runs_every_launch_even_when_one_fails(config_run, capsys):
+    code, out = config_run
     assert code == cli.EXIT_FAILED
-    assert (tmp_path / "out" / "gate" / RUN_DATE / "report.html").exists()
-    assert not (tmp_path / "out" / "broken-one" / RUN_DATE).exists()
-    assert "report written" in out.out and "broken-one" not in out.out
+    for name in DECISION_DEMOS:
+        assert (out / name / RUN_DATE / "report.html").exists()
+    assert not (out / "broken-one" / RUN_DATE).exists()
+
+
+def test_harmful_launch_is_rolled_back_for_harm(config_run, demo):
+    s, html_text = _published(config_run[1], "harmful")
+    truth = json.loads((demo / "harmful" / "truth.json").read_text())
+    true_effect = truth["att"]["revenue"]["effect"]
+    assert true_effect < 0 and s["ci_low"] <= true_effect <= s["ci_high"]
+    assert (s["decision"], s["decision_rule"]) == ("roll back", "harm")
+    assert s["next_step"] == "Roll back: the launch makes revenue worse."
+    # the locked-set number says the model should never have reached users
+    assert s["diagnosis"]["finding"] == "offline_missed"
+    assert "should not have been tested" in executive_text(html_text)
+
+
+def test_launch_with_no_effect_is_killed_by_the_ninety_day_rule(config_run, demo):
+    s, html_text = _published(config_run[1], "no_effect")
+    assert json.loads((demo / "no_effect" / "truth.json").read_text())["att"]["revenue"][
+        "effect"] == 0.0
+    assert s["ci_low"] <= 0.0 <= s["ci_high"]
+    assert (s["decision"], s["decision_rule"]) == ("roll back", "ninety_day")
+    assert s["decision_detail"]["inputs"]["days_since_launch"] > 90
+    assert "kill or pivot" in s["decision_reason"].lower()
+    assert "Kill or pivot" in executive_text(html_text)
+
+
+def test_clear_win_ships_unless_the_checks_grade_it_low(config_run, demo):
+    s, _ = _published(config_run[1], "clear_win")
+    true_effect = json.loads((demo / "clear_win" / "truth.json").read_text())["att"][
+        "revenue"]["effect"]
+    assert 0 < s["ci_low"] <= true_effect <= s["ci_high"]  # measurable, and right
+    assert s["plan"]["trusted"] and s["diagnosis"]["finding"] == "holds"
+    # "ship" needs a confidence grade above "low"; while the designs' checks grade every run
+    # low, the 90-day rule reads it as an impact that could not be measured
+    if s["scorecard"]["grade"] == "low":
+        assert (s["decision"], s["decision_rule"]) == ("roll back", "ninety_day")
+    else:
+        assert (s["decision"], s["decision_rule"]) == ("ship", "ship")
+
+
+def test_executive_section_speaks_business(config_run, staggered_report, demo, tmp_path):
+    pages = [_published(config_run[1], name)[1] for name in DECISION_DEMOS]
+    pages.append(staggered_report[0].html.read_text())
+    for page in pages:
+        text = executive_text(page)
+        for word in EXEC_FORBIDDEN:
+            assert word not in text, word
+        assert "per user per week" in text and "a year" in text and "%" in text
+        assert 'href="#engineering-appendix"' in page and 'id="engineering-appendix"' in page
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -91,7 +91,8 @@ def test_events_schema_and_content(staggered: ck.Simulation) -> None:
 
 def test_scenarios_assign_the_launch(tmp_path: Path) -> None:
     sims = ck.make_demo(tmp_path, seed=4, **SMALL)
-    assert set(sims) == {"staggered", "single_market", "score_gate", "broken_cascade"}
+    assert set(sims) == {"staggered", "single_market", "score_gate", "broken_cascade",
+                         "clear_win", "harmful", "no_effect"}
     stag = sims["staggered"].launch
     assert len(stag.start) == len(REGIONS) // 2 and len(set(stag.start.values())) == 4
     assert all(d.weekday() == 0 for d in stag.start.values())
@@ -110,6 +111,32 @@ def test_scenarios_assign_the_launch(tmp_path: Path) -> None:
     # the working cascade moves all of them
     att = sims["staggered"].truth["att"]
     assert att["task_success_rate"]["effect"] > 0.05 and att["revenue"]["effect"] > 0
+
+
+def test_decision_scenarios_have_the_truth_they_promise(tmp_path: Path) -> None:
+    names = ("staggered", "clear_win", "harmful", "no_effect")
+    sims = ck.make_demo(tmp_path, seed=4, scenarios=names, **SMALL)
+    att = {n: sims[n].truth["att"] for n in names}
+    # a better model: twice v2's effect on task success; a worse one; none at all
+    assert att["clear_win"]["task_success_rate"]["effect"] > \
+        1.5 * att["staggered"]["task_success_rate"]["effect"]
+    assert att["harmful"]["task_success_rate"]["effect"] < -0.05
+    assert att["harmful"]["revenue"]["effect"] < 0
+    assert att["no_effect"]["task_success_rate"]["effect"] == 0.0
+    assert att["no_effect"]["revenue"]["effect"] == 0.0
+    assert att["no_effect"]["latency_ms"]["effect"] > 100  # still slower and dearer per call
+    for name in ("clear_win", "harmful", "no_effect"):
+        launch = sims[name].launch
+        assert len(launch.start) == len(REGIONS) // 2 and len(set(launch.start.values())) == 1
+    # every launch carries a plan registered before it, unchanged; the offline number follows
+    # from the truth: only the models that improve tasks clear the locked-set target
+    for name in names:
+        launch = ck.load_launch(tmp_path / name)
+        status = ck.plan_status(launch)
+        assert status.trusted, status.message
+        off = launch.plan.offline
+        improves = att[name]["task_success_rate"]["effect"] > 0
+        assert off.met(off.measured) == improves, (name, off.measured)
 
 
 def test_make_demo_keeps_existing_scenarios(tmp_path: Path) -> None:

@@ -273,3 +273,25 @@ def test_real_did_bootstrap_draws_carry_into_money():
     width_ci = (est.ci[1] - est.ci[0]) * scale
     assert width_draws == pytest.approx(width_ci, rel=0.1)
     assert imp.annual_value_low < 2.0 * scale < imp.annual_value_high
+
+
+def test_translate_grades_the_estimates_own_checks_by_default():
+    failed = [ck.Check("pre_trends", False, 3.0, 0.01, "cohorts diverged before launch"),
+              ck.Check("sensitivity", False, 0.0, None, "breakdown at zero", kind="robustness")]
+    e = ck.Estimate(method="did:cs", outcome="revenue", estimate=3.0, se=0.5, ci=(2.0, 4.0),
+                    level=0.95, p_value=0.001, n_units=30, n_treated=10, checks=failed)
+    args = dict(users=1000, periods_per_year=52, cost=10.0)
+    held = ck.translate(e, **args)
+    assert (held.decision.action, held.decision.rule) == ("keep measuring", "low_confidence")
+    assert "cohorts diverged" in held.decision.reason
+    assert held.decision.inputs["confidence"] == "low"
+    # told otherwise: no confidence test
+    free = ck.translate(e, confidence=None, **args)
+    assert free.decision.action == "ship"
+    # passed checks: ships by default
+    ok = ck.Estimate(method="did:cs", outcome="revenue", estimate=3.0, se=0.5, ci=(2.0, 4.0),
+                     level=0.95, p_value=0.001, n_units=30, n_treated=10,
+                     checks=[ck.Check("pre_trends", True, 0.5, 0.6, "flat")])
+    assert ck.translate(ok, **args).decision.action == "ship"
+    with pytest.raises(ck.SpecificationError, match="confidence must be a Scorecard"):
+        ck.translate(e, confidence=3, **args)  # type: ignore[arg-type]

@@ -19,6 +19,13 @@ import pandas as pd
 
 from causal_kit.analysis.summary import build_summary
 from causal_kit.business.decide import Decision
+from causal_kit.business.plan import (
+    Diagnosis,
+    PlanStatus,
+    diagnose,
+    plan_status,
+    registered_launch,
+)
 from causal_kit.business.translate import Impact, translate
 from causal_kit.business.value import PerUserValue
 from causal_kit.core.errors import CausalKitWarning, SpecificationError
@@ -84,6 +91,22 @@ class LaunchAnalysis:
         How many units (regions, users) the launch reached.
     notes
         The warnings raised along the way (dropped periods, handled data issues), once each.
+    plan
+        Whether the plan was registered before launch and whether it changed since; the
+        decision uses the criteria as registered.
+    diagnosis
+        The two-metric diagnosis of the registered plan's layers.
+    adoption
+        Share of exposed users who used the AI feature (the ``adoption`` metric over the launched
+        units after launch; for a score gate, users above the cutoff with a task), or ``None``.
+    baseline
+        The primary metric without the launch, on what was launched to (the treated cells'
+        mean minus the effect; for a score gate, the untreated side at the cutoff).
+    users_per_unit
+        Active users per unit and period behind one unit of the effect (1 for a per-user
+        effect), to state the effect per user.
+    period_days
+        Days in one period of the effect (7 for a week, 30 for a score gate's window).
     """
 
     launch: Launch
@@ -102,11 +125,33 @@ class LaunchAnalysis:
     data_window: tuple[str, str]
     exposed: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    plan: PlanStatus | None = None
+    diagnosis: Diagnosis | None = None
+    adoption: float | None = None
+    baseline: float | None = None
+    users_per_unit: float = 1.0
+    period_days: float = 7.0
+
+    @property
+    def relative_change(self) -> float | None:
+        """The effect as a share of the baseline (``None`` without a positive baseline)."""
+        if self.baseline is None or not self.baseline > 0:
+            return None
+        return float(self.primary.estimate) / self.baseline
+
+    @property
+    def local(self) -> bool:
+        """Whether the effect holds only near a cutoff (regression discontinuity)."""
+        return self.design == "rdd"
 
     @property
     def decision(self) -> Decision:
         """The recommendation and the rule that fired."""
         return self.impact.decision
+
+    def per_user_week(self, value: float) -> float:
+        """Return an effect (in the outcome's units per unit and period) per user per week."""
+        return float(value) / self.users_per_unit * 7.0 / self.period_days
 
     def headline(self) -> str:
         """One sentence: the effect, the money range, the recommendation and the confidence."""
@@ -129,7 +174,10 @@ class LaunchAnalysis:
             launch=self.launch, estimate=self.primary, impact=self.impact,
             scorecard=self.scorecard, cascade=self.cascade, triangulation=self.triangulation,
             segments=self.segments, parameters=parameters, data_fingerprint=data_fingerprint,
-            package_versions=package_versions,
+            package_versions=package_versions, plan=self.plan, diagnosis=self.diagnosis,
+            adoption=self.adoption, baseline=self.baseline,
+            users_per_unit=self.users_per_unit, period_days=self.period_days,
+            local=self.local,
         )
 
 
@@ -257,7 +305,9 @@ def _analyze_panel(source: Any, launch: Launch, outcome: str, users: Any, time: 
     unit = launch.unit
     chain = dict(cascade_metrics or PANEL_CASCADE)
     chain["business"] = chain.get("business", outcome)
-    metrics = list(dict.fromkeys([outcome, *chain.values(), *guardrail_metrics]))
+    planned = _plan_metrics(launch)
+    metrics = list(dict.fromkeys([outcome, *chain.values(), *guardrail_metrics, *planned,
+                                  "adoption", "active_users"]))
     panel = build_panel(source, unit=unit, time=time, metrics=metrics, launch=launch,
                         users=users)
     n_treated = int(panel.loc[panel["treated"] == 1, unit].nunique())
@@ -265,18 +315,29 @@ def _analyze_panel(source: Any, launch: Launch, outcome: str, users: Any, time: 
     primary = run(panel, outcome, draws=True)
     chain_est = {m: (primary if m == outcome else run(panel, m)) for m in chain.values()}
     guards = {m: chain_est.get(m) or run(panel, m) for m in guardrail_metrics}
-    tri = triangulate(panel, outcome=outcome, unit=unit, time=time, treatment="treated",
-                      launch=launch, designs=("did", "sc"), level=level, seed=seed,
-                      options={"sc": synth_options(n_treated)})
+    planned_est = {m: chain_est.get(m) or run(panel, m) for m in planned}
+    treated = panel[panel["treated"] == 1]
+    weights = treated["active_users"].astype(float)
+    adoption = (float((treated["adoption"] * weights).sum() / weights.sum())
+                if weights.sum() > 0 else None)
+    baselines = {m: float(treated[m].mean()) - float(e.estimate)
+                 for m, e in {**chain_est, **planned_est}.items() if m in treated}
+    tri = _with_primary(
+        triangulate(panel, outcome=outcome, unit=unit, time=time, treatment="treated",
+                    launch=launch, designs=("did", "sc"), level=level, seed=seed,
+                    options={"sc": synth_options(n_treated)}), design, primary)
     segs = None
     if segment and segment in source.columns:
         segs = _panel_segments(source, launch, outcome, users, time, segment, run, primary)
     times = pd.to_datetime(panel[time])
     end = (times.max() + pd.Timedelta(days=PERIOD_DAYS[time] - 1)).date()
     n_exposed = exposed if exposed is not None else n_treated
-    return _finish(launch, outcome, design, f"{unit}-{time}", primary, chain,
-                   chain_est, guards, tri, segs, (times.min().date(), end), n_exposed,
-                   value_per_unit, PERIODS_PER_YEAR[time], yearly_cost, upfront_cost, as_of)
+    result = _finish(launch, outcome, design, f"{unit}-{time}", primary, chain,
+                     chain_est, guards, tri, segs, (times.min().date(), end), n_exposed,
+                     value_per_unit, PERIODS_PER_YEAR[time], yearly_cost, upfront_cost, as_of,
+                     adoption, baselines, planned_est)
+    return replace(result, users_per_unit=float(treated["active_users"].mean()),
+                   period_days=float(PERIOD_DAYS[time]))
 
 
 def _panel_segments(source: Any, launch: Launch, outcome: str, users: Any, time: Grain,
@@ -317,6 +378,13 @@ def _analyze_gate(source: Any, launch: Launch, outcome: str, users: Any,
     chain["business"] = chain.get("business", outcome)
     primary = run(outcome)
     chain_est = {m: (primary if m == outcome else run(m)) for m in chain.values()}
+    planned_est = {m: chain_est.get(m) or run(m) for m in _plan_metrics(launch)
+                   if m in frame.columns}
+    above = frame[frame[running] >= cutoff]
+    adoption = float((above["tasks_30d"] > 0).mean()) if len(above) and \
+        "tasks_30d" in above else None
+    baselines = {m: b for m, e in {**chain_est, **planned_est}.items()
+                 if (b := _untreated_side(e)) is not None}
     tri = triangulate(None, outcome=outcome, users=frame, launch=launch, designs=("rdd",),
                       level=level, seed=seed)
     segs = None
@@ -329,9 +397,46 @@ def _analyze_gate(source: Any, launch: Launch, outcome: str, users: Any,
     start = launch.first_start or dt.date.today()
     window = (start, start + dt.timedelta(days=GATE_WINDOW_DAYS - 1))
     n_exposed = exposed if exposed is not None else int((frame[running] >= cutoff).sum())
-    return _finish(launch, outcome, "rdd", f"user over {GATE_WINDOW_DAYS} days", primary,
-                   chain, chain_est, {}, tri, segs, window, n_exposed, value_per_unit,
-                   365.0 / GATE_WINDOW_DAYS, yearly_cost, upfront_cost, as_of)
+    result = _finish(launch, outcome, "rdd", f"user over {GATE_WINDOW_DAYS} days", primary,
+                     chain, chain_est, {}, tri, segs, window, n_exposed, value_per_unit,
+                     365.0 / GATE_WINDOW_DAYS, yearly_cost, upfront_cost, as_of, adoption,
+                     baselines, planned_est)
+    return replace(result, period_days=float(GATE_WINDOW_DAYS))
+
+
+def _plan_metrics(launch: Launch) -> list[str]:
+    """Return the registered plan's online and business metrics that the registry knows."""
+    plan = registered_launch(launch).plan
+    if plan is None:
+        return []
+    names = [t.metric for t in (plan.online, plan.business) if t is not None]
+    return [m for m in dict.fromkeys(names) if m in METRICS]
+
+
+def _untreated_side(est: Estimate) -> float | None:
+    """Return the untreated side's fit at the cutoff of a regression discontinuity."""
+    details = dict(est.details or {})
+    sides = details.get("side_estimates") or {}
+    side = "left" if details.get("treated_side", "above") == "above" else "right"
+    value = sides.get(side)
+    return float(value) if value is not None else None
+
+
+def _with_primary(tri: Triangulation, design: str, primary: Estimate) -> Triangulation:
+    """Show the headline estimate, with its own interval, as its design's row of the comparison.
+
+    The headline carries bootstrap draws for the money interval, so its interval can differ a
+    little from the analytic one triangulation computes; one estimate must show one interval.
+    """
+    if design not in tri.estimates:
+        return tri
+    table = tri.concordance.copy()
+    row = table["design"] == design
+    lo, hi = sorted(float(v) for v in primary.ci)
+    for column, value in (("method", primary.method), ("estimate", float(primary.estimate)),
+                          ("ci_low", lo), ("ci_high", hi), ("p_value", primary.p_value)):
+        table[column] = table[column].where(~row, value)
+    return replace(tri, concordance=table, estimates={**tri.estimates, design: primary})
 
 
 def _finish(launch: Launch, outcome: str, design: str, grain: str, primary: Estimate,
@@ -339,24 +444,36 @@ def _finish(launch: Launch, outcome: str, design: str, grain: str, primary: Esti
             guards: Mapping[str, Estimate], tri: Triangulation, segs: Segments | None,
             window: tuple[dt.date, dt.date], n_exposed: int, value_per_unit: float,
             periods_per_year: float, yearly_cost: float | None, upfront_cost: float,
-            as_of: Any) -> LaunchAnalysis:
+            as_of: Any, adoption: float | None, baselines: Mapping[str, float],
+            planned: Mapping[str, Estimate]) -> LaunchAnalysis:
+    status = plan_status(launch)
+    decided_on = registered_launch(launch)  # never the criteria edited after registration
     end = pd.Timestamp(as_of).date() if as_of is not None else window[1]
     days = float((end - launch.first_start).days) if launch.first_start else None
+    if days is not None and days < 0:
+        raise SpecificationError(
+            f"launch {launch.name!r} starts on {launch.first_start}, after the end of the data "
+            f"({end}); check the launch's start dates or as_of."
+        )
     score = scorecard(list(tri.estimates.values()) or [primary], triangulation=tri)
     model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
                          periods_per_year=periods_per_year,
                          unit_name="users" if grain.startswith("user") else
                          f"{launch.unit}(s) launched to")
     impact = translate(primary, value_model=model, cost=yearly_cost,
-                       upfront_cost=upfront_cost, criteria=launch, days_since_launch=days,
+                       upfront_cost=upfront_cost, criteria=decided_on, days_since_launch=days,
                        guardrails={m: e for m, e in guards.items()
-                                   if m in launch.criteria.guardrails},
-                       confidence=score)
-    casc = cascade({m: chain_est[m] for m in chain.values()},
-                   levels={m: level for level, m in chain.items()})
+                                   if m in decided_on.criteria.guardrails},
+                       confidence=score, adoption=adoption)
+    metric_levels = {m: level for level, m in chain.items()}
+    casc = cascade({m: chain_est[m] for m in chain.values()}, levels=metric_levels,
+                   baselines={m: b for m, b in baselines.items()
+                              if m in metric_levels and b > 0})
     return LaunchAnalysis(
         launch=launch, outcome=outcome, design=design, grain=grain, primary=primary,
         impact=impact, cascade=casc, cascade_estimates=dict(chain_est), guardrails=dict(guards),
         triangulation=tri, scorecard=score, segments=segs, days_since_launch=days,
         data_window=(window[0].isoformat(), window[1].isoformat()), exposed=n_exposed,
+        plan=status, diagnosis=diagnose(decided_on, {**chain_est, **planned}),
+        adoption=adoption, baseline=baselines.get(outcome),
     )

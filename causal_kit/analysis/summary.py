@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from causal_kit.business.decide import Decision, decide
+from causal_kit.business.decide import Decision, decide, next_step
+from causal_kit.business.plan import Diagnosis, PlanStatus, plan_status
 from causal_kit.business.translate import Impact
 from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
@@ -84,6 +85,13 @@ def build_summary(
     data_fingerprint: str | None = None,
     package_versions: Mapping[str, str] | None = None,
     generated_at: dt.datetime | str | None = None,
+    plan: PlanStatus | None = None,
+    diagnosis: Diagnosis | None = None,
+    adoption: float | None = None,
+    baseline: float | None = None,
+    users_per_unit: float = 1.0,
+    period_days: float = 7.0,
+    local: bool = False,
 ) -> dict[str, Any]:
     """Assemble ``summary.json`` from the results of one report, validated against the schema.
 
@@ -111,6 +119,21 @@ def build_summary(
         Versions to record (default: Python and the core packages).
     generated_at
         Timestamp (default: now, UTC).
+    plan
+        Whether the plan was registered before launch and kept (default: read from the
+        launch).
+    diagnosis
+        The two-metric diagnosis, or ``None``.
+    adoption
+        Share of exposed users who used the feature, or ``None``.
+    baseline
+        The primary metric without the launch, on what was launched to; with it the summary
+        carries ``relative_change`` (the effect as a share of it).
+    users_per_unit, period_days
+        Users behind one unit of the effect and days in one of its periods, for
+        ``effect_per_user_per_week``.
+    local
+        Whether the effect holds only near a cutoff (regression discontinuity).
 
     Returns
     -------
@@ -143,6 +166,12 @@ def build_summary(
     else:
         stamp = str(generated_at)
     money = impact.to_dict() if impact is not None else {}
+    if plan is None and isinstance(launch, Launch):
+        plan = plan_status(launch)
+    relative = (float(estimate.estimate) / baseline
+                if baseline is not None and baseline > 0 else None)
+    per_user_week = (float(estimate.estimate) / users_per_unit * 7.0 / period_days
+                     if users_per_unit > 0 and period_days > 0 else None)
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "launch": launch_dict,
@@ -159,6 +188,14 @@ def build_summary(
         "decision_rule": dec.rule,
         "decision_reason": dec.reason,
         "decision_detail": dec.to_dict(),
+        "next_step": next_step(dec),
+        "baseline": baseline,
+        "relative_change": relative,
+        "effect_per_user_per_week": per_user_week,
+        "local_effect": bool(local),
+        "adoption": adoption,
+        "plan": plan.to_dict() if plan is not None else None,
+        "diagnosis": diagnosis.to_dict() if diagnosis is not None else None,
         "annual_value": money.get("annual_value"),
         "annual_value_low": money.get("annual_value_low"),
         "annual_value_high": money.get("annual_value_high"),

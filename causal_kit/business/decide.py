@@ -6,14 +6,22 @@ test that answers "yes" decides):
 1. roll back — the whole interval of the effect is on the harmful side (its best end < 0);
 2. roll back — a guardrail worsened beyond its margin (even the best end of its worsening
    exceeds the margin);
-3. keep measuring — fewer days than the measurement window have passed since launch;
-4. keep measuring — the interval runs from below the minimum effect to above it, so the data
-   cannot yet tell whether the launch clears the bar;
-5. iterate — the whole interval is below the minimum effect worth shipping (but not harmful);
-6. iterate — the money does not pay: ROI is under the bar, or the yearly cost exceeds the cost
+3. keep measuring — fewer days than the measurement window have passed since launch (for a
+   timeboxed bet, the window is its timebox);
+4. roll back — past the window, fewer exposed users than the adoption floor used the feature:
+   it is dead on arrival, whatever the plan says about exceptions;
+5. roll back (kill or pivot) — the 90-day rule: past the window the business impact still cannot
+   be measured (the interval straddles the minimum effect, or the evidence is low-confidence);
+6. keep measuring — the same situation for a launch whose plan declares an exception: a platform
+   capability is judged by adoption, a long-sales-cycle product by pipeline velocity or NPS;
+7. keep measuring — the interval runs from below the minimum effect to above it, so the data
+   cannot yet tell whether the launch clears the bar (only when the days are unknown);
+8. iterate — the whole interval is below the minimum effect worth shipping (but not harmful);
+9. iterate — the money does not pay: ROI is under the bar, or the yearly cost exceeds the cost
    cap times the value (both on the low end of the value interval by default);
-7. keep measuring — a guardrail is unclear (its interval straddles the margin) or unmeasured;
-8. ship — otherwise: the effect clears the minimum, the money pays, every guardrail holds.
+10. keep measuring — a guardrail is unclear (its interval straddles the margin) or unmeasured;
+11. keep measuring — the design's own checks leave confidence low;
+12. ship — otherwise: the effect clears the minimum, the money pays, every guardrail holds.
 
 "Improvement" is the effect in the direction that is good for the metric (``criteria.direction``),
 so metrics where lower is better are handled by the same rule.
@@ -21,6 +29,7 @@ so metrics where lower is better are handled by the same rule.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,13 +41,18 @@ from causal_kit.core.errors import DataError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.launch import Launch, SuccessCriteria
 from causal_kit.core.options import Decision as DecisionAction
-from causal_kit.core.options import Direction, ValueBasis, check_option
+from causal_kit.core.options import Direction, RuleException, ValueBasis, check_option
 from causal_kit.core.render import Rendered, ShowsSummary, money, number, ratio
 
 RULES: tuple[tuple[str, DecisionAction, str], ...] = (
     ("harm", "roll back", "the whole interval of the effect is on the harmful side"),
     ("guardrail_breached", "roll back", "a guardrail worsened beyond its margin"),
     ("window", "keep measuring", "fewer days than the measurement window since launch"),
+    ("adoption", "roll back", "past the window, adoption is under the floor: dead on arrival"),
+    ("ninety_day", "roll back",
+     "past the window, the business impact still cannot be measured: kill or pivot"),
+    ("exception", "keep measuring",
+     "past the window, not measurable yet, but the plan declares an exception to the rule"),
     ("undecided", "keep measuring", "the interval straddles the minimum effect worth shipping"),
     ("below_minimum", "iterate", "the whole interval is below the minimum effect worth shipping"),
     ("money", "iterate", "ROI under the bar or yearly cost over the cost cap"),
@@ -46,6 +60,13 @@ RULES: tuple[tuple[str, DecisionAction, str], ...] = (
     ("low_confidence", "keep measuring", "the design's own checks leave confidence low"),
     ("ship", "ship", "effect clears the minimum, money pays, guardrails hold"),
 )
+#: What each exception to the 90-day rule judges the launch by instead of the business metric.
+EXCEPTION_TEXT = {
+    "platform": "a platform capability, judged by the adoption of the teams that build on it",
+    "long_sales_cycle": "a long-sales-cycle product, judged by pipeline velocity or NPS while "
+                        "revenue lags",
+    "timeboxed_bet": "a timeboxed bet, decided when its timebox is up",
+}
 RULE_TEXT = "; ".join(f"{i}. {a} if {t}" for i, (_, a, t) in enumerate(RULES, start=1))
 
 
@@ -210,6 +231,25 @@ def _validate_criteria(c: SuccessCriteria) -> None:
         raise SpecificationError(
             f"criteria.window_days must be a number of days ≥ 0; got {c.window_days!r}."
         )
+    check_option("criteria.exception", c.exception, RuleException)
+    if c.exception == "timeboxed_bet":
+        if (isinstance(c.timebox_days, bool) or not isinstance(c.timebox_days, (int, float))
+                or not math.isfinite(c.timebox_days) or c.timebox_days <= 0):
+            raise SpecificationError(
+                "criteria.exception='timeboxed_bet' needs criteria.timebox_days, the bet's length "
+                f"in days since launch (e.g. 60); got {c.timebox_days!r}."
+            )
+    elif c.timebox_days is not None:
+        raise SpecificationError(
+            f"criteria.timebox_days={c.timebox_days!r} is only used with "
+            f"exception='timeboxed_bet' (the exception is {c.exception!r}); remove it or declare "
+            "the bet."
+        )
+    floor = c.adoption_floor
+    if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
+        raise SpecificationError(
+            f"criteria.adoption_floor must be a share between 0 and 1 (e.g. 0.20); got {floor!r}."
+        )
     unknown = [g for g in c.guardrails_lower_is_worse if g not in c.guardrails]
     if unknown:
         raise SpecificationError(
@@ -296,6 +336,7 @@ def decide(
     yearly_cost: float | None = None,
     confidence: str | None = None,
     confidence_reasons: Sequence[str] = (),
+    adoption: float | None = None,
 ) -> Decision:
     """Recommend ship, iterate, roll back or keep measuring from pre-registered criteria.
 
@@ -306,10 +347,11 @@ def decide(
     criteria
         The :class:`~causal_kit.SuccessCriteria` fixed before launch, or the
         :class:`~causal_kit.Launch` that holds them; the defaults when ``None`` (minimum effect
-        0, ROI bar 1, cost cap 0.5, 90-day window, no guardrails).
+        0, ROI bar 1, cost cap 0.5, 90-day window, no exception, adoption floor 0.20, no
+        guardrails).
     days_since_launch
-        Days since the launch; with a ``Launch`` you may pass ``as_of`` (a date) instead. When
-        neither is known, the window test is reported as "not applied".
+        Days since the launch (a finite number ≥ 0); with a ``Launch`` you may pass ``as_of`` (a
+        date) instead. When neither is known, the window tests are reported as "not applied".
     as_of
         The date the data runs to; days are counted from the launch's first start.
     guardrails
@@ -322,10 +364,14 @@ def decide(
         Yearly cost of running the launch.
     confidence, confidence_reasons
         The confidence grade of the evidence (``"high"``, ``"medium"``, ``"low"``, from
-        :func:`causal_kit.scorecard`) and the reasons that lowered it. A launch that would
-        otherwise ship is held at "keep measuring" while confidence is low: a recommendation to
-        ship must not rest on a design whose assumptions failed their checks. Without it the
-        test is reported as "not applied".
+        :func:`causal_kit.scorecard`) and the reasons that lowered it. Inside the window a launch
+        that would otherwise ship is held at "keep measuring" while confidence is low; past the
+        window low confidence means the business impact could not be measured (the 90-day
+        rule). Without it the test is reported as "not applied".
+    adoption
+        Share of exposed users who used the feature (0 to 1; the ``adoption`` metric). Past the
+        window, under ``criteria.adoption_floor`` the answer is "roll back" (rule
+        ``"adoption"``). Without it the test is reported as "not applied".
 
     Returns
     -------
@@ -335,7 +381,8 @@ def decide(
     Raises
     ------
     SpecificationError
-        Bad criteria, a guardrail estimate without a margin, contradictory day inputs.
+        Bad criteria, days or adoption; a guardrail estimate without a margin; contradictory day
+        inputs.
     DataError
         An estimate without a finite interval.
     """
@@ -344,12 +391,16 @@ def decide(
     point, low, high = effect_interval(estimate)
     if days_since_launch is not None and as_of is not None:
         raise SpecificationError("pass days_since_launch or as_of, not both.")
-    days = days_since_launch if days_since_launch is not None else days_since(launch, as_of)
+    if days_since_launch is not None:
+        days: float | None = _check_days(days_since_launch)
+    else:
+        days = days_since(launch, as_of)
     if as_of is not None and days is None:
         raise SpecificationError(
             "as_of needs a Launch with start dates as criteria to count days; pass "
             "days_since_launch instead."
         )
+    share = _check_adoption(adoption)
     sign = 1.0 if crit.direction == "increase" else -1.0
     imp_low, imp_high = sorted((sign * low, sign * high))
     gr = check_guardrails(crit, guardrails)
@@ -374,6 +425,7 @@ def decide(
 
     basis = "low end" if crit.value_basis == "low" else "point estimate"
     m = crit.min_effect
+    window = window_length(crit)
     steps: list[RuleStep] = []
     rules = dict((r, (a, t)) for r, a, t in RULES)
 
@@ -383,27 +435,47 @@ def decide(
 
     breached = [g.name for g in gr if g.status == "breached"]
     unclear = [g.name for g in gr if g.status in ("unclear", "not measured")]
+    straddles = imp_low < m <= imp_high
+    low_conf = confidence == "low"
+    unmeasurable = straddles or low_conf
+    why_unmeasurable = (
+        f"interval [{imp_low:.4g}, {imp_high:.4g}] vs minimum effect {m:.4g}"
+        + (f"; confidence {confidence}" if confidence is not None else "")
+    )
     step("harm", _yn(imp_high < 0),
          f"improvement interval [{imp_low:.4g}, {imp_high:.4g}]; harmful if high end < 0")
     step("guardrail_breached", _yn(bool(breached)),
          f"breached: {breached}" if gr else "no guardrails registered")
+    past: bool | None = None if days is None else days >= window
     if days is None:
-        step("window", "not applied",
-             f"days since launch unknown (window {crit.window_days} days)")
+        step("window", "not applied", f"days since launch unknown (window {window:g} days)")
+        for rule in ("adoption", "ninety_day", "exception"):
+            step(rule, "not applied", "days since launch unknown")
     else:
-        step("window", _yn(days < crit.window_days),
-             f"{days:g} days since launch vs window {crit.window_days} days")
-    step("undecided", _yn(imp_low < m <= imp_high),
+        step("window", _yn(not past), f"{days:g} days since launch vs window {window:g} days"
+             + (" (the timebox of the bet)" if crit.exception == "timeboxed_bet" else ""))
+        if share is None:
+            step("adoption", "not applied", "adoption not given")
+        else:
+            step("adoption", _yn(bool(past) and share < crit.adoption_floor),
+                 f"adoption {share:.0%} vs floor {crit.adoption_floor:.0%}")
+        exempt = crit.exception in ("platform", "long_sales_cycle")
+        if exempt:
+            step("ninety_day", "not applied",
+                 f"exception {crit.exception!r}: {EXCEPTION_TEXT[crit.exception]}")
+        else:
+            step("ninety_day", _yn(bool(past) and unmeasurable), why_unmeasurable)
+        step("exception", _yn(bool(past) and unmeasurable and exempt),
+             f"exception {crit.exception!r}; {why_unmeasurable}")
+    step("undecided", _yn(straddles),
          f"interval [{imp_low:.4g}, {imp_high:.4g}] vs minimum effect {m:.4g}")
     step("below_minimum", _yn(imp_high < m), f"high end {imp_high:.4g} vs minimum effect {m:.4g}")
     if value_for_tests is None or yearly_cost is None or roi is None:
         step("money", "not applied", "no value model or no yearly cost given")
-        money_fails = False
     else:
         roi_ok = roi >= crit.roi_bar
         cap_ok = yearly_cost <= crit.cost_cap * value_for_tests
-        money_fails = not (roi_ok and cap_ok)
-        step("money", _yn(money_fails),
+        step("money", _yn(not (roi_ok and cap_ok)),
              f"ROI on the value's {basis} {ratio(roi)} vs bar {crit.roi_bar:g}x; cost "
              f"{money(yearly_cost)} vs cap {crit.cost_cap:g} × {money(value_for_tests)} = "
              f"{money(crit.cost_cap * value_for_tests)}")
@@ -412,20 +484,18 @@ def decide(
     if confidence is None:
         step("low_confidence", "not applied", "no confidence grade given")
     else:
-        step("low_confidence", _yn(confidence == "low"),
+        step("low_confidence", _yn(low_conf),
              f"confidence {confidence}" + (f": {len(confidence_reasons)} reason(s) lowered it"
                                            if confidence_reasons else ""))
     step("ship", "yes", "no earlier test fired")
 
     fired = next(s for s in steps if s.answer == "yes")
-    reason = _reason(fired.rule, imp_low, imp_high, m, days, crit, breached, unclear, roi, basis,
-                     estimate)
-    if fired.rule == "low_confidence":
-        first = f" First: {confidence_reasons[0]}" if confidence_reasons else ""
-        reason = (
-            "Keep measuring: the effect and the money would pass, but confidence in the "
-            f"estimate is low because the design's checks failed.{first}"
-        )
+    ctx = _Context(imp_low, imp_high, m, days, window, crit, breached, unclear, roi, basis,
+                   estimate, share, straddles, confidence, tuple(confidence_reasons))
+    reason = _reason(fired.rule, ctx)
+    window_ends = None
+    if launch is not None and launch.first_start is not None:
+        window_ends = (launch.first_start + dt.timedelta(days=math.ceil(window))).isoformat()
     inputs: dict[str, Any] = {
         "metric": estimate.outcome,
         "method": estimate.method,
@@ -437,6 +507,11 @@ def decide(
         "min_effect": m,
         "days_since_launch": days,
         "window_days": crit.window_days,
+        "window_ends": window_ends,
+        "exception": crit.exception,
+        "timebox_days": crit.timebox_days,
+        "adoption": share,
+        "adoption_floor": crit.adoption_floor,
         "annual_value": None if annual_value is None else float(annual_value[0]),
         "annual_value_low": None if annual_value is None else float(annual_value[1]),
         "annual_value_high": None if annual_value is None else float(annual_value[2]),
@@ -454,37 +529,105 @@ def decide(
     return Decision(action, fired.rule, reason, tuple(steps), gr, inputs)
 
 
+def window_length(crit: SuccessCriteria) -> float:
+    """Days of the measurement window: the timebox for a timeboxed bet, else ``window_days``."""
+    if crit.exception == "timeboxed_bet" and crit.timebox_days is not None:
+        return float(crit.timebox_days)
+    return float(crit.window_days)
+
+
+def _check_days(days: Any) -> float:
+    if isinstance(days, bool) or not isinstance(days, (int, float)):
+        raise SpecificationError(
+            f"days_since_launch must be a number of days ≥ 0; got {days!r}. Pass the days from "
+            "the launch date to the end of the data, or as_of='YYYY-MM-DD' with a Launch."
+        )
+    value = float(days)
+    if not math.isfinite(value) or value < 0:
+        raise SpecificationError(
+            f"days_since_launch must be a finite number of days ≥ 0; got {days!r}. A launch that "
+            "has not started, or an unknown launch date, cannot be decided on: pass the days "
+            "from the launch date to the end of the data (or leave it out to skip the window)."
+        )
+    return value
+
+
+def _check_adoption(adoption: Any) -> float | None:
+    if adoption is None:
+        return None
+    ok = not isinstance(adoption, bool) and isinstance(adoption, (int, float))
+    if not ok or not math.isfinite(float(adoption)) or not 0 <= float(adoption) <= 1:
+        raise SpecificationError(
+            f"adoption must be the share of exposed users who used the feature, between 0 and "
+            f"1 (e.g. 0.35); got {adoption!r}."
+        )
+    return float(adoption)
+
+
 def _yn(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def _reason(
-    rule: str,
-    low: float,
-    high: float,
-    m: float,
-    days: float | None,
-    crit: SuccessCriteria,
-    breached: list[str],
-    unclear: list[str],
-    roi: float | None,
-    basis: str,
-    est: Estimate,
-) -> str:
+@dataclass(frozen=True)
+class _Context:
+    low: float
+    high: float
+    m: float
+    days: float | None
+    window: float
+    crit: SuccessCriteria
+    breached: list[str]
+    unclear: list[str]
+    roi: float | None
+    basis: str
+    est: Estimate
+    adoption: float | None
+    straddles: bool
+    confidence: str | None
+    confidence_reasons: tuple[str, ...]
+
+
+def _reason(rule: str, c: _Context) -> str:
+    crit, est, m = c.crit, c.est, c.m
     pct = f"{est.level:.0%}"
     better = "higher" if crit.direction == "increase" else "lower"
     span = (
         f"the {pct} interval of the improvement in {est.outcome} ({better} is better) is "
-        f"[{low:.4g}, {high:.4g}]"
+        f"[{c.low:.4g}, {c.high:.4g}]"
+    )
+    why_not = (
+        f"{span}, which still includes the minimum effect worth shipping ({m:.4g})"
+        if c.straddles
+        else "the evidence is low-confidence (the design's own checks failed)"
     )
     if rule == "harm":
         return f"Roll back: {span}, entirely harmful."
     if rule == "guardrail_breached":
-        return f"Roll back: guardrail(s) {', '.join(breached)} worsened beyond their margins."
+        return f"Roll back: guardrail(s) {', '.join(c.breached)} worsened beyond their margins."
     if rule == "window":
+        what = ("the timeboxed bet" if crit.exception == "timeboxed_bet"
+                else "the measurement window")
+        return f"Keep measuring: only {c.days:g} of the {c.window:g} days of {what} have passed."
+    if rule == "adoption":
         return (
-            f"Keep measuring: only {days:g} of the {crit.window_days} days of the measurement "
-            "window have passed."
+            f"Roll back: after {c.days:g} days only {c.adoption:.0%} of exposed users used the "
+            f"feature, under the adoption floor of {crit.adoption_floor:.0%}: it is dead on "
+            "arrival. Kill it, or pivot to what users need."
+        )
+    if rule == "ninety_day":
+        timebox = (
+            f" The timeboxed bet's {c.window:g} days are up."
+            if crit.exception == "timeboxed_bet" else ""
+        )
+        return (
+            f"Roll back: {c.days:g} days after launch, past the {c.window:g}-day window, the "
+            f"business impact still cannot be measured: {why_not}.{timebox} Kill or pivot."
+        )
+    if rule == "exception":
+        return (
+            f"Keep measuring: {c.days:g} days after launch the business impact still cannot be "
+            f"measured ({why_not}), but the plan declares {crit.exception!r}: "
+            f"{EXCEPTION_TEXT[crit.exception]}; report that metric instead."
         )
     if rule == "undecided":
         return (
@@ -499,20 +642,76 @@ def _reason(
     if rule == "money":
         return (
             f"Iterate: the effect clears the minimum ({m:.4g}) but the money does not pay: ROI "
-            f"on the value's {basis} is {ratio(roi)} (bar {crit.roi_bar:g}x, cost cap "
+            f"on the value's {c.basis} is {ratio(c.roi)} (bar {crit.roi_bar:g}x, cost cap "
             f"{crit.cost_cap:g} of the value)."
         )
     if rule == "guardrail_unclear":
         return (
             f"Keep measuring: the effect and the money pass, but guardrail(s) "
-            f"{', '.join(unclear)} are unclear or unmeasured."
+            f"{', '.join(c.unclear)} are unclear or unmeasured."
+        )
+    if rule == "low_confidence":
+        first = f" First: {c.confidence_reasons[0]}" if c.confidence_reasons else ""
+        return (
+            "Keep measuring: the effect and the money would pass, but confidence in the "
+            f"estimate is low because the design's checks failed.{first}"
         )
     money_text = (
-        f"; ROI on the value's {basis} is {ratio(roi)} (bar {crit.roi_bar:g}x)"
-        if roi is not None
+        f"; ROI on the value's {c.basis} is {ratio(c.roi)} (bar {crit.roi_bar:g}x)"
+        if c.roi is not None
         else ""
     )
     return (
         f"Ship: {span}, clearing the minimum effect ({m:.4g}){money_text}; no guardrail "
         "worsened beyond its margin."
     )
+
+
+def next_step(decision: Decision) -> str:
+    """Return what to do next in one plain sentence, without statistical terms.
+
+    Examples: "Keep measuring until 9 June: the estimate cannot yet separate a gain from
+    noise." or "Kill or pivot: 118 days after launch the business impact still cannot be
+    measured."
+    """
+    inp = decision.inputs
+    rule, metric = decision.rule, str(inp.get("metric", "the metric"))
+    days = inp.get("days_since_launch")
+    low, high = inp.get("ci_low"), inp.get("ci_high")
+    noisy = (isinstance(low, float) and isinstance(high, float)
+             and low < float(inp.get("min_effect") or 0.0) <= high)
+    if rule == "window":
+        until = ""
+        if inp.get("window_ends"):
+            end = dt.date.fromisoformat(str(inp["window_ends"]))
+            until = f" until {end.day} {end:%B %Y}"
+        why = ("the estimate cannot yet separate a gain from noise" if noisy else
+               "the result looks clear, but the period fixed before launch has not ended")
+        return f"Keep measuring{until}: {why}."
+    if rule == "exception":
+        what = EXCEPTION_TEXT.get(str(inp.get("exception")), "its declared exception")
+        return f"Keep measuring: the business impact is not measurable yet; this launch is {what}."
+    if rule in ("undecided", "low_confidence"):
+        why = ("the estimate cannot yet separate a gain from noise" if rule == "undecided" else
+               "the method behind the estimate failed its own checks (see the engineering "
+               "appendix)")
+        return f"Keep measuring: {why}."
+    if rule == "guardrail_unclear":
+        return "Keep measuring: the gain is clear, but a guardrail is not yet shown to hold."
+    if rule == "harm":
+        return f"Roll back: the launch makes {metric} worse."
+    if rule == "guardrail_breached":
+        names = ", ".join(g.name for g in decision.guardrails if g.status == "breached")
+        return f"Roll back: {names} got worse than the limit set before launch."
+    if rule == "ninety_day":
+        when = f"{days:g} days after launch" if isinstance(days, float) else "Past the window"
+        return f"Kill or pivot: {when} the business impact still cannot be measured."
+    if rule == "adoption":
+        share = inp.get("adoption")
+        used = f"only {share:.0%} of" if isinstance(share, float) else "too few"
+        return f"Kill or pivot: {used} exposed users used the feature; it is dead on arrival."
+    if rule == "below_minimum":
+        return "Iterate: the gain is real but smaller than the minimum worth shipping."
+    if rule == "money":
+        return "Iterate: the gain does not pay for what the feature costs."
+    return "Ship: the gain is clear, it pays for itself and no guardrail slipped."

@@ -299,8 +299,9 @@ def power(
     if missing:
         raise SpecificationError(
             f"design={design!r} plans by simulation on the pre-launch history and needs "
-            f"{', '.join(m + '=' for m in missing)}; e.g. ck.power(history, design={design!r}, outcome=..., "
-            "unit='region', time='week', treated_units=6, periods=12)."
+            f"{', '.join(m + '=' for m in missing)}; e.g. ck.power(history, "
+            f"design={design!r}, outcome=..., unit='region', time='week', treated_units=6, "
+            "periods=12)."
         )
     assert unit is not None and time is not None and treated_units is not None
     assert periods is not None

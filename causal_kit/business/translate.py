@@ -19,7 +19,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.launch import Launch, SuccessCriteria
 from causal_kit.core.options import IntervalSource, check_option
 from causal_kit.core.render import Rendered, ShowsSummary, money, number, ratio
-from causal_kit.evidence.scorecard import Scorecard
+from causal_kit.evidence.scorecard import Scorecard, scorecard
 
 MIN_DRAWS = 20
 
@@ -250,7 +250,8 @@ def translate(
     guardrails: Mapping[str, Estimate] | None = None,
     interval: IntervalSource = "auto",
     currency: str = "$",
-    confidence: Scorecard | None = None,
+    confidence: Scorecard | Literal["auto"] | None = "auto",
+    adoption: float | None = None,
 ) -> Impact:
     """Turn an estimate into money per year with its range, ROI, payback and a recommendation.
 
@@ -289,8 +290,14 @@ def translate(
     currency
         Currency symbol for the displays.
     confidence
-        The evidence's :class:`~causal_kit.Scorecard`; a low grade holds a launch that would
-        ship at "keep measuring" (see :func:`causal_kit.decide`).
+        The evidence's :class:`~causal_kit.Scorecard`. By default (``"auto"``) the estimate's own
+        checks are graded (:func:`causal_kit.scorecard` of the estimate), so a launch whose design
+        failed its checks is not recommended for shipping; pass ``None`` to leave the confidence
+        test out. A low grade holds a launch that would ship at "keep measuring" inside the
+        window, and past it means the impact could not be measured (see
+        :func:`causal_kit.decide`).
+    adoption
+        Share of exposed users who used the feature (see :func:`causal_kit.decide`).
 
     Returns
     -------
@@ -322,8 +329,17 @@ def translate(
         net = point - yearly
         share = yearly / point if point > 0 else None
         payback = (0.0 if upfront == 0 else upfront / (net / 12.0)) if net > 0 else None
+    if isinstance(confidence, str):
+        check_option("confidence", confidence, ("auto",))
+        confidence = scorecard(estimate)
+    elif confidence is not None and not isinstance(confidence, Scorecard):
+        raise SpecificationError(
+            "confidence must be a Scorecard (ck.scorecard(...)), 'auto' (grade the estimate's "
+            f"own checks) or None (no confidence test); got {type(confidence).__name__}."
+        )
     decision = decide(
         estimate,
+        adoption=adoption,
         criteria=criteria,
         days_since_launch=days_since_launch,
         as_of=as_of,

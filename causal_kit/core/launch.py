@@ -40,6 +40,17 @@ class SuccessCriteria:
     guardrails_lower_is_worse
         Guardrails for which a *decrease* is the worsening (e.g. a retention guardrail); every
         other guardrail worsens when it goes up (latency, cost, error rate).
+    exception
+        The launch's exception to the 90-day rule (past the window, a business impact that still
+        cannot be measured means kill or pivot): ``"none"`` (the default), ``"platform"`` (a
+        capability other teams build on, judged by their adoption), ``"long_sales_cycle"``
+        (judged by pipeline velocity or NPS while revenue lags) or ``"timeboxed_bet"`` (an
+        explicit bet, decided when ``timebox_days`` are up).
+    timebox_days
+        Length of a timeboxed bet, in days since launch (only with ``"timeboxed_bet"``).
+    adoption_floor
+        Smallest share of exposed users who used the feature, past the window, for the launch
+        to count as alive (0.20 by default: under it the feature is dead on arrival).
     """
 
     min_effect: float = 0.0
@@ -50,12 +61,151 @@ class SuccessCriteria:
     direction: str = "increase"
     value_basis: str = "low"
     guardrails_lower_is_worse: tuple[str, ...] = ()
+    exception: str = "none"
+    timebox_days: int | None = None
+    adoption_floor: float = 0.20
 
     def __post_init__(self) -> None:
         # Normalise containers so that a spec read back from JSON equals the one written.
         object.__setattr__(self, "guardrails", dict(self.guardrails))
         object.__setattr__(self, "guardrails_lower_is_worse",
                            tuple(self.guardrails_lower_is_worse))
+
+
+@dataclass(frozen=True)
+class LayerTarget:
+    """The target of one layer of a launch plan, fixed before launch.
+
+    Attributes
+    ----------
+    metric
+        What is measured, e.g. ``"recall"``, ``"task_time"``, ``"revenue"``.
+    target
+        The number to reach: an absolute level (``relative=False``, e.g. recall 0.90) or a
+        change relative to the baseline (``relative=True``, e.g. -0.30 for task time -30%).
+    direction
+        ``"increase"`` when reaching the target means at least ``target``, ``"decrease"`` when
+        it means at most ``target``.
+    relative
+        Whether ``target`` is a share of the baseline (a lift) rather than a level or an effect
+        in the metric's units.
+    how_measured
+        Where the number comes from (eval set, time tracking, CRM…), in words.
+    measured
+        The measured value, when it is already known (the offline metric on its locked set).
+    eval_set, eval_fingerprint
+        Name and fingerprint of the locked evaluation set (offline layer).
+    """
+
+    metric: str
+    target: float
+    direction: str = "increase"
+    relative: bool = False
+    how_measured: str = ""
+    measured: float | None = None
+    eval_set: str | None = None
+    eval_fingerprint: str | None = None
+
+    def met(self, value: float) -> bool:
+        """Whether ``value`` (a level, or a lift when ``relative``) reaches the target."""
+        return value >= self.target if self.direction == "increase" else value <= self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dictionary (only the fields that are set)."""
+        out: dict[str, Any] = {"metric": self.metric, "target": self.target,
+                               "direction": self.direction, "relative": self.relative}
+        for key in ("how_measured", "measured", "eval_set", "eval_fingerprint"):
+            value = getattr(self, key)
+            if value not in (None, ""):
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class CostTarget:
+    """The cost layer of a launch plan.
+
+    Attributes
+    ----------
+    metric
+        ``"cost_per_user"`` or ``"cost_per_query"`` (infrastructure cost per unit).
+    cap
+        Most the feature may cost per user or query (``None``: no cap on the unit cost).
+    share_of_value
+        The feature's yearly cost must stay under this share of the value it unlocks.
+    how_measured
+        Where the cost comes from.
+    """
+
+    metric: str = "cost_per_user"
+    cap: float | None = None
+    share_of_value: float = 0.5
+    how_measured: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dictionary."""
+        return {"metric": self.metric, "cap": self.cap, "share_of_value": self.share_of_value,
+                "how_measured": self.how_measured}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The launch plan: one target per layer of the metric cascade, and when to stop.
+
+    Attributes
+    ----------
+    offline
+        A model metric on a locked evaluation set (must be met before anything is tested).
+    online
+        A user-behaviour metric (the launch should move it).
+    business
+        A quarterly KPI at 90 days (the launch should move it).
+    cost
+        Infrastructure cost per user or query, and the cost's share of the value.
+    kill_criteria
+        When to roll back or pivot, in words.
+    """
+
+    offline: LayerTarget | None = None
+    online: LayerTarget | None = None
+    business: LayerTarget | None = None
+    cost: CostTarget | None = None
+    kill_criteria: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kill_criteria", tuple(self.kill_criteria))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dictionary (the ``"plan"`` entry of ``launch.json``)."""
+        out: dict[str, Any] = {
+            layer: target.to_dict()
+            for layer in ("offline", "online", "business", "cost")
+            if (target := getattr(self, layer)) is not None
+        }
+        out["kill_criteria"] = list(self.kill_criteria)
+        return out
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Plan:
+        """Build a plan from :meth:`to_dict`'s format (validate it with ``ck.register_plan``)."""
+        known = {"offline", "online", "business", "cost", "kill_criteria"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise SpecificationError(f"unknown plan entries {unknown}; valid: {sorted(known)}.")
+        layers: dict[str, Any] = {}
+        for layer in ("offline", "online", "business", "cost"):
+            entry = spec.get(layer)
+            if entry is None:
+                continue
+            kind: Any = CostTarget if layer == "cost" else LayerTarget
+            valid = set(kind.__dataclass_fields__)
+            bad = sorted(set(entry) - valid)
+            if bad:
+                raise SpecificationError(
+                    f"plan.{layer} has unknown fields {bad}; valid: {sorted(valid)}."
+                )
+            layers[layer] = kind(**entry)
+        return cls(**layers, kill_criteria=tuple(spec.get("kill_criteria") or ()))
 
 
 @dataclass(frozen=True)
@@ -75,6 +225,12 @@ class Launch:
         Success criteria fixed before the launch.
     gate
         For a launch gated on a score: ``{"column": "score", "cutoff": 0.7}``.
+    plan
+        The per-layer targets and kill criteria (``None`` for a launch without a plan).
+    registration
+        When the plan was registered and the content it was registered with (``registered_at``,
+        ``content_hash``, ``content``), as :func:`causal_kit.register_plan` writes it; ``None``
+        when it was never registered.
     """
 
     name: str
@@ -82,6 +238,8 @@ class Launch:
     unit: str = "region"
     criteria: SuccessCriteria = field(default_factory=SuccessCriteria)
     gate: Mapping[str, Any] | None = None
+    plan: Plan | None = None
+    registration: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -118,7 +276,12 @@ class Launch:
                 "direction": self.criteria.direction,
                 "value_basis": self.criteria.value_basis,
                 "guardrails_lower_is_worse": list(self.criteria.guardrails_lower_is_worse),
+                "exception": self.criteria.exception,
+                "timebox_days": self.criteria.timebox_days,
+                "adoption_floor": self.criteria.adoption_floor,
             },
+            **({"plan": self.plan.to_dict()} if self.plan is not None else {}),
+            **({"registration": dict(self.registration)} if self.registration else {}),
         }
 
     @classmethod
@@ -130,7 +293,7 @@ class Launch:
         SpecificationError
             If ``name`` is missing or a field is unknown (the valid ones are listed).
         """
-        known = {"name", "unit", "start", "gate", "criteria"}
+        known = {"name", "unit", "start", "gate", "criteria", "plan", "registration"}
         unknown = sorted(set(spec) - known)
         if unknown or "name" not in spec:
             raise SpecificationError(
@@ -147,6 +310,8 @@ class Launch:
             unit=spec.get("unit", "region"),
             criteria=SuccessCriteria(**crit_spec),
             gate=spec.get("gate"),
+            plan=Plan.from_dict(spec["plan"]) if spec.get("plan") is not None else None,
+            registration=spec.get("registration"),
         )
 
 

@@ -21,7 +21,8 @@ RddSide = Literal["above", "below"]
 Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 CheckKind = Literal["identifying", "robustness"]
-Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade"]
+Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade", "clear_win",
+                   "harmful", "no_effect"]
 
 
 def check_option(name: str, value: Any, allowed: Any) -> Any:
@@ -58,6 +59,8 @@ Grade = Literal["high", "medium", "low"]
 PowerDesign = Literal["experiment", "did", "sc"]
 SurrogateDesign = Literal["experiment", "did", "rdd"]
 SurrogateModel = Literal["linear", "boosting"]
+#: Exceptions to the 90-day rule a plan may declare (none, or one of the named kinds).
+RuleException = Literal["none", "platform", "long_sales_cycle", "timeboxed_bet"]
 TriangulationDesign = Literal["did", "sc", "rdd"]
 
 # Experiments

@@ -55,6 +55,14 @@ def _count(event: str) -> Callable[[], nw.Expr]:
     return lambda: (nw.col("event") == event).cast(nw.Int64).sum()
 
 
+def _users_with_task() -> nw.Expr:
+    # distinct users with a task row; the null that `when` gives other rows counts once in
+    # n_unique, so it is taken off when the group has any non-task row
+    is_task = (nw.col("event") == "task").fill_null(False)
+    return (nw.when(is_task).then(nw.col("user_id")).n_unique()
+            - (~is_task).cast(nw.Int64).max())
+
+
 def _task_flag(column: str) -> Callable[[], nw.Expr]:
     return lambda: ((nw.col("event") == "task") & nw.col(column)).cast(nw.Int64).sum()
 
@@ -65,6 +73,7 @@ COMPONENTS: Mapping[str, Component] = MappingProxyType(
         c.name: c
         for c in (
             Component("active_users", ("user_id",), lambda: nw.col("user_id").n_unique()),
+            Component("ai_users", ("user_id", "event"), _users_with_task),
             Component("sessions", ("event",), _count("session")),
             Component("tasks", ("event",), _count("task")),
             Component("task_successes", ("event", "task_success"), _task_flag("task_success")),
@@ -185,6 +194,10 @@ def _metrics() -> dict[str, Metric]:
                column("sessions")),
         Metric("sessions_per_user", 3, "Sessions per active user.", "sessions per user",
                "higher", ("sessions", "active_users"), ratio("sessions", "active_users")),
+        Metric("adoption", 3, "Share of active users who used the AI feature (ran at least one "
+               "task) in the period; on launched units after launch, the share of exposed users "
+               "who adopted it.", "share", "higher", ("ai_users", "active_users"),
+               ratio("ai_users", "active_users")),
         Metric("signups", 3, "Users whose signup date falls in the period (the cohort size).",
                "users", "neutral", ("signups",), column("signups"), 0),
         # level 4: business

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from causal_kit.core.errors import CausalKitError, ReportError, SpecificationError
+from causal_kit.presentation.cli_plan import add_plan_parser, run_plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 
     par = sub.add_parser("parameters", help="list a report notebook's parameters")
     par.add_argument("notebook", nargs="?", default="attribution_report")
+    add_plan_parser(sub)
     return parser
 
 
@@ -56,6 +58,8 @@ def _jobs(args: argparse.Namespace) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``causal-kit`` command; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "plan":
+        return run_plan(args)
     from causal_kit.presentation.runner import find_notebook, notebook_parameters, run_report
 
     try:

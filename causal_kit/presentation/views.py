@@ -17,8 +17,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from causal_kit.analysis.launch import LaunchAnalysis
+from causal_kit.business.decide import next_step
 from causal_kit.core.plot import PALETTE
 from causal_kit.core.render import money
+from causal_kit.metrics import METRICS
 
 esc = html.escape
 
@@ -67,35 +69,116 @@ def _table(frame: pd.DataFrame) -> str:
 def value_chart(a: LaunchAnalysis) -> Figure:
     """Draw money per year with its interval beside the yearly cost (the executive chart)."""
     i = a.impact
-    fig = Figure(figsize=(7.2, 2.3))
+    fig = Figure(figsize=(7.2, 2.6))
     ax = fig.subplots()
     low, high = i.annual_value_low, i.annual_value_high
     ax.barh([1], [high - low], left=[low], height=0.42, color=PALETTE[0], alpha=0.35,
             label=f"{a.primary.level:.0%} range of value per year")
     ax.plot([i.annual_value], [1], "o", color=PALETTE[0], ms=9, label="estimated value")
+    cost = i.yearly_cost or 0.0
     if i.yearly_cost is not None:
         ax.barh([0], [i.yearly_cost], height=0.42, color=PALETTE[3], alpha=0.75,
                 label="cost per year")
     ax.axvline(0, color="0.3", lw=0.8)
+    # the whole interval, zero and the cost always fit, with a margin on both sides
+    left, right = min(low, 0.0), max(high, cost, 0.0)
+    pad = 0.08 * ((right - left) or max(abs(high), 1.0))
+    ax.set_xlim(left - pad, right + pad)
     ax.set_yticks([0, 1], ["cost", "value"])
     ax.xaxis.set_major_formatter(lambda x, _: money(x, i.currency))
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+              ncol=3)
     ax.set_title("What the launch is worth per year", loc="left", fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return fig
 
 
+def _is_money(metric: str) -> bool:
+    spec = METRICS.get(metric)
+    return ("revenue" in metric) or (spec is not None and spec.unit.startswith("USD"))
+
+
+def _per_user(a: LaunchAnalysis, value: float) -> str:
+    v = a.per_user_week(value)
+    if _is_money(a.outcome):
+        sign = "+" if v >= 0 else "−"
+        amount = f"{a.impact.currency}{abs(v):,.2f}" if abs(v) < 100 else money(abs(v),
+                                                                               a.impact.currency)
+        return sign + amount
+    return f"{v:+,.3g}"
+
+
+def _pct(a: LaunchAnalysis, value: float) -> str | None:
+    if a.baseline is None or not a.baseline > 0:
+        return None
+    return f"{value / a.baseline:+.1%}"
+
+
+def effect_words(a: LaunchAnalysis) -> str:
+    """Return the effect in the business's units: per user per week, % of baseline, money."""
+    e, i = a.primary, a.impact
+    lo, hi = sorted(float(v) for v in e.ci)
+    cur = i.currency
+    who = "per user per week"
+    if a.local:
+        gate = dict(a.launch.gate or {})
+        who = (f"per user per week for users at the {gate.get('column', 'score')} cutoff "
+               f"({gate.get('cutoff', '?')})")
+    pct = _pct(a, e.estimate)
+    share = f", {pct} of what they would have spent without it" if pct and _is_money(
+        a.outcome) else (f", {pct} of its level without the launch" if pct else "")
+    text = (
+        f"{a.launch.name} changed {a.outcome} by {_per_user(a, e.estimate)} {who}{share} "
+        f"(likely between {_per_user(a, lo)} and {_per_user(a, hi)}): worth "
+        f"{money(i.annual_value, cur)} a year ({money(i.annual_value_low, cur)} to "
+        f"{money(i.annual_value_high, cur)})."
+    )
+    if a.local:
+        text += (" The effect is measured only at the cutoff: the yearly value assumes every "
+                 "exposed user gains as much, and users far from the cutoff may gain more or "
+                 "less.")
+    return text
+
+
+def cascade_words(a: LaunchAnalysis) -> str | None:
+    """Return the cascade's state in one sentence when a link breaks or trades off, else None."""
+    c = a.cascade
+    if c.broken_links:
+        return f"The chain from model to business breaks: {c.broken_links[0]}"
+    trade = c.links[c.links["status"] == "trade-off"]
+    if len(trade):
+        row = trade.iloc[0]
+        return (f"The chain from model to business holds, with one trade-off: {row['upstream']} "
+                f"got worse while {row['downstream']} improved.")
+    return None
+
+
+def executive_sentences(a: LaunchAnalysis) -> list[str]:
+    """Return the executive sentences: next step, effect, then what could change the reading."""
+    out = [next_step(a.decision), effect_words(a)]
+    chain = cascade_words(a)
+    if chain:
+        out.append(chain)
+    if a.diagnosis is not None and a.diagnosis.finding not in ("holds", "no_plan"):
+        out.append(a.diagnosis.message)
+    if a.plan is not None and not a.plan.trusted:
+        out.append(a.plan.message)
+    return out
+
+
 def executive_summary(a: LaunchAnalysis) -> Block:
-    """Show the ten-second view: one sentence, four numbers, one chart."""
+    """Show the ten-second view: the next step, the effect in business units, one chart."""
     e, i, d = a.primary, a.impact, a.decision
     action = d.action
+    lo, hi = sorted(float(v) for v in e.ci)
+    pct = _pct(a, e.estimate)
     tiles = [
         ("Recommendation", _ACTION_WORDS.get(action, action),
          f"ck-decision-{action.replace(' ', '-')}"),
-        (f"Effect on {a.outcome}", f"{_num(e.estimate)} per {a.grain}",
+        ("Effect per user per week", _per_user(a, e.estimate) + (f" ({pct})" if pct else ""),
          ""),
-        (f"{e.level:.0%} interval", f"{_num(e.ci[0])} to {_num(e.ci[1])}", ""),
+        ("Likely range", f"{_per_user(a, lo)} to {_per_user(a, hi)}", ""),
         ("Value per year", f"{money(i.annual_value, i.currency)} "
          f"({money(i.annual_value_low, i.currency)} to {money(i.annual_value_high, i.currency)})",
          ""),
@@ -106,16 +189,55 @@ def executive_summary(a: LaunchAnalysis) -> Block:
         f'<div class="ck-value {cls}">{esc(value)}</div></div>'
         for label, value, cls in tiles
     )
+    first, *rest = executive_sentences(a)
+    plan_line = ("" if a.plan is None or not a.plan.trusted
+                 else f'<p class="ck-plan">{esc(a.plan.message)}</p>')
     body = (
         f'<section class="ck-exec" id="executive-summary">'
         f"<h1>{esc(a.launch.name)}: launch impact</h1>"
-        f'<p class="ck-headline">{esc(a.headline())}</p>'
-        f'<div class="ck-kpis">{kpis}</div>'
-        f"<p><strong>Why:</strong> {esc(d.reason)}</p>"
+        f'<p class="ck-headline"><strong>{esc(first)}</strong> '
+        f'<a href="#engineering-appendix">How we know</a></p>'
+        + "".join(f"<p>{esc(t)}</p>" for t in rest)
+        + f'<div class="ck-kpis">{kpis}</div>{plan_line}'
         f"{figure_html(value_chart(a), 'value per year with its range, and the yearly cost')}"
         "</section>"
     )
-    return Block(body, a.headline())
+    return Block(body, " ".join([first, *rest]))
+
+
+def plan_view(a: LaunchAnalysis) -> Block:
+    """Show the registered plan: its registration, each layer's target and what was found."""
+    status, plan = a.plan, a.launch.plan
+    head = status.message if status is not None else "No plan status."
+    cls = "ck-pass" if status is not None and status.trusted else "ck-fail"
+    rows = []
+    found = {layer: st for layer, _, st in (a.diagnosis.layers if a.diagnosis else ())}
+    if plan is not None:
+        for layer in ("offline", "online", "business"):
+            t = getattr(plan, layer)
+            if t is not None:
+                sign = ">=" if t.direction == "increase" else "<="
+                target = (f"change {sign} {t.target:+.0%}" if t.relative else
+                          f"{sign} {t.target:g}" if layer == "offline" else
+                          f"change {sign} {t.target:+g}")
+                rows.append((layer, t.metric, target, t.how_measured,
+                             found.get(layer, "not measured")))
+        if plan.cost is not None:
+            cap = f"under {plan.cost.cap:g}" if plan.cost.cap is not None else "no unit cap"
+            rows.append(("cost", plan.cost.metric,
+                         f"{cap}; under {plan.cost.share_of_value:.0%} of the value",
+                         plan.cost.how_measured, "see the decision rule"))
+    table = _table(pd.DataFrame(rows, columns=["layer", "metric", "target", "how measured",
+                                               "found"])) if rows else "<p>No layers.</p>"
+    diag = (f"<p><strong>Diagnosis:</strong> {esc(a.diagnosis.message)}</p>"
+            if a.diagnosis is not None else "")
+    changes = ("<ul>" + "".join(f'<li class="ck-fail">{esc(c)}</li>' for c in status.changes)
+               + "</ul>") if status is not None and status.changes else ""
+    flags = "".join(f'<p class="ck-fail">{esc(f)}</p>' for f in (status.flags if status else ()))
+    kill = ("<p><em>Kill criteria:</em> " + esc("; ".join(plan.kill_criteria)) + "</p>"
+            if plan is not None and plan.kill_criteria else "")
+    return Block(f'<h3>Launch plan</h3><p class="{cls}">{esc(head)}</p>{changes}{flags}'
+                 f"{table}{diag}{kill}", head)
 
 
 def effect_over_time(a: LaunchAnalysis) -> Block:
@@ -137,9 +259,17 @@ def measurement_window(a: LaunchAnalysis) -> Block:
         status = (f"{days:.0f} of {window} days measured: too early for a final call; the "
                   "recommendation is provisional until the window closes.")
     else:
-        status = f"{days:.0f} days since launch: the {window}-day measurement window has closed."
+        status = (f"{days:.0f} days since launch: the {window}-day measurement window has "
+                  "closed, so the launch is judged now (the 90-day rule: an impact that still "
+                  "cannot be measured means kill or pivot).")
+    ends = a.decision.inputs.get("window_ends")
+    if a.adoption is not None:
+        floor = a.launch.criteria.adoption_floor
+        status += (f" {a.adoption:.0%} of exposed users used the feature (the floor is "
+                   f"{floor:.0%}).")
     rows = pd.DataFrame({"data from": [a.data_window[0]], "data to": [a.data_window[1]],
-                         "days since launch": [days], "window (days)": [window]})
+                         "days since launch": [days], "window (days)": [window],
+                         "window ends": [ends], "adoption": [a.adoption]})
     return Block(f"<h3>Measurement window</h3><p>{esc(status)}</p>{_table(rows)}", status)
 
 
@@ -148,7 +278,9 @@ def cascade_view(a: LaunchAnalysis) -> Block:
     c = a.cascade
     lv = c.levels[["level_name", "metric", "estimate", "ci_low", "ci_high", "moved"]]
     lk = c.links[["upstream", "downstream", "status", "message"]]
-    verdict = "every link holds" if c.holds else "the cascade breaks"
+    trade = bool((c.links["status"] == "trade-off").any())
+    verdict = ("the cascade breaks" if not c.holds else
+               "the chain holds, with a trade-off" if trade else "every link holds")
     notes = "".join(f'<li class="ck-broken">{esc(m)}</li>' for m in c.broken_links)
     body = (
         f"<h3>Metric cascade: {esc(verdict)}</h3><p>{esc(c.chain)}</p>"

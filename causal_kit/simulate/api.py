@@ -15,6 +15,7 @@ from typing import Any, get_args
 import numpy as np
 import pandas as pd
 
+from causal_kit.business.plan import register_plan
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.launch import Launch
 from causal_kit.core.options import Scenario, check_option
@@ -182,10 +183,11 @@ def simulate(
             "event_time": dynamic,
             "gate": acc.gate(),
         }
+        registered = register_plan(
+            assignment.launch, path=tmp / "launch.json",
+            registered_at=dt.datetime.combine(start, dt.time(9, 0)))
+        truth["launch"] = registered.to_dict()
         (tmp / "truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
-        (tmp / "launch.json").write_text(
-            json.dumps(assignment.launch.to_dict(), indent=1, sort_keys=True) + "\n"
-        )
         acc.panel().to_parquet(tmp / "truth_panel.parquet", index=False)
         if target.exists():
             shutil.rmtree(target)
@@ -193,7 +195,7 @@ def simulate(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return _result(target, truth, assignment.launch)
+    return _result(target, truth, registered)
 
 
 def _checked_sizes(n_users: Any, n_days: Any, seed: Any, chunk_users: Any) -> tuple[int, ...]:

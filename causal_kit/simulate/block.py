@@ -113,7 +113,7 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
     succ_logit = (c["success_logit"] + w.success[region]
                   + c["success_score_slope"] * centred + c["success_user_sd"] * z[1])  # fmt: skip
     p0 = _sigmoid(succ_logit)
-    p1 = _sigmoid(succ_logit + w.tau[region])
+    p1 = _sigmoid(succ_logit + ctx.assignment.tau_scale * w.tau[region])
     log_h = (_by_segment("log_hazard", power) + c["hazard_score_slope"] * centred
              + c["hazard_user_sd"] * z[2])  # fmt: skip
     buy_logit = (_by_segment("purchase_logit", power) + c["purchase_score_slope"] * centred

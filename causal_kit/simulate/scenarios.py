@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from causal_kit.core.launch import Launch
-from causal_kit.simulate.world import REGIONS, World
+from causal_kit.core.launch import CostTarget, Launch, LayerTarget, Plan, SuccessCriteria
+from causal_kit.simulate.world import CONSTANTS, REGIONS, World
 
 LAUNCH_NAME = "assistant-v2"
 GATE_CUTOFF = 0.7
 STAGGER_FRACTIONS = (0.35, 0.45, 0.55, 0.65)
+#: v2's effect on task success, relative to the world's, in each scenario (1 when not listed).
+TAU_SCALE = {"clear_win": 2.0, "harmful": -1.0, "no_effect": 0.0}
+#: Share of the window before the single launch date of these scenarios.
+LAUNCH_FRACTION = {"clear_win": 0.45, "harmful": 0.5, "no_effect": 0.3}
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class Assignment:
         Score cutoff of a gated launch (users with ``score >= cutoff`` get v2); else ``nan``.
     broken
         Whether v2's extra task success fails to reach engagement and revenue.
+    tau_scale
+        Multiplier of v2's effect on task success: 2 in ``"clear_win"`` (a better model), -1 in
+        ``"harmful"`` (tasks fail more often), 0 in ``"no_effect"``, 1 elsewhere.
     launch
         The public :class:`~causal_kit.core.launch.Launch`.
     """
@@ -41,6 +49,7 @@ class Assignment:
     cutoff: float
     broken: bool
     launch: Launch
+    tau_scale: float = 1.0
 
 
 def first_monday(start: dt.date) -> int:
@@ -72,6 +81,11 @@ def assign(scenario: str, world: World, seed: int) -> Assignment:
         treated = order[: len(REGIONS) // 2]
         for k, group in enumerate(np.array_split(treated, len(STAGGER_FRACTIONS))):
             region_start[group] = week_day(STAGGER_FRACTIONS[k])
+    elif scenario in ("clear_win", "harmful", "no_effect"):
+        # half the regions, on one date: the null launch early (a long stretch past the 90-day
+        # window), the win with a longer pre-launch history and still past the window
+        treated = order[: len(REGIONS) // 2]
+        region_start[treated] = week_day(LAUNCH_FRACTION[scenario])
     elif scenario == "single_market":
         region_start[market] = week_day(0.6)
     elif scenario == "score_gate":
@@ -84,6 +98,50 @@ def assign(scenario: str, world: World, seed: int) -> Assignment:
         REGIONS[r]: (world.start + dt.timedelta(days=int(region_start[r]))).isoformat()
         for r in np.flatnonzero(region_start >= 0)
     }
-    launch = Launch(name=LAUNCH_NAME, start=start, unit="region", gate=gate)
+    plan, criteria = demo_plan(scenario, world, TAU_SCALE.get(scenario, 1.0))
+    launch = Launch(name=LAUNCH_NAME, start=start, unit="region", gate=gate, plan=plan,
+                    criteria=criteria)
     return Assignment(scenario, region_start, gate_day, cutoff,
-                      scenario == "broken_cascade", launch)  # fmt: skip
+                      scenario == "broken_cascade", launch,
+                      TAU_SCALE.get(scenario, 1.0))  # fmt: skip
+
+
+OFFLINE_TARGET = 0.70  # task success of the new model on the locked evaluation set
+
+
+def offline_success(world: World, tau_scale: float) -> float:
+    """Return the new model's task success on a locked evaluation set (its mean probability).
+
+    The set is drawn like the users (region weights, average user), so the number a team would
+    measure before launch follows from the world's true effect: a model that does not improve
+    tasks does not clear the offline target.
+    """
+    logit = CONSTANTS["success_logit"] + world.success + tau_scale * world.tau
+    return float(np.round(np.sum(world.weight / (1.0 + np.exp(-logit))), 3))
+
+
+def demo_plan(scenario: str, world: World, tau_scale: float) -> tuple[Plan, SuccessCriteria]:
+    """Return the plan registered before each demo launch (the same targets for every scenario).
+
+    Offline: task success on the locked set at least 0.70; online: task success +0.05; business:
+    revenue +2% at 90 days; cost: under half the value; guardrail: mean latency at most 300 ms
+    slower (panel launches; a score gate's user outcomes carry no latency).
+    """
+    gated = scenario == "score_gate"
+    fingerprint = hashlib.sha256(f"golden-tasks-500:{scenario}".encode()).hexdigest()[:16]
+    plan = Plan(
+        offline=LayerTarget("task_success_offline", OFFLINE_TARGET,
+                            how_measured="locked evaluation set of 500 labelled tasks",
+                            measured=offline_success(world, tau_scale),
+                            eval_set="golden-tasks-500", eval_fingerprint=f"sha256:{fingerprint}"),
+        online=LayerTarget("task_success_rate_30d" if gated else "task_success_rate", 0.05,
+                           how_measured="task events of exposed users"),
+        business=LayerTarget("revenue_30d" if gated else "revenue", 0.02, relative=True,
+                             how_measured="revenue of exposed users, 90 days after launch"),
+        cost=CostTarget("cost_per_query", cap=0.005, share_of_value=0.5,
+                        how_measured="model cost per call"),
+        kill_criteria=("revenue not measurably up 90 days after launch: roll back or pivot",
+                       "fewer than 20% of exposed users use the feature after 90 days"),
+    )
+    guardrails = {} if gated else {"latency_ms": 300.0}
+    return plan, SuccessCriteria(guardrails=guardrails)
