@@ -119,9 +119,11 @@ def test_panel_power_answers_the_planning_questions() -> None:
     units = p.units_needed(p.mde * 0.9)
     assert units is not None and units > 4
     assert p.shortfall(p.mde * 2) is None
-    sentence = p.shortfall(p.mde * 0.9, unit_name="regions", period_name="weeks")
+    sentence = p.shortfall(p.mde * 0.9, unit_name="regions")
     assert sentence is not None
-    assert "in 6 weeks" in sentence and f"{units - 4} more regions" in sentence
+    assert "business target in 6 weeks" in sentence and f"{units - 4} more regions" in sentence
+    figure = p.mde_figure(p.mde * 0.9)
+    assert figure.mde == p.mde and figure.more_units == units - 4 and figure.weeks == 6
     d = p.to_dict()
     assert d["mde"] == pytest.approx(p.mde) and len(d["curve"]) == len(p.curve)
     fig = p.plot()
@@ -154,3 +156,27 @@ def test_power_refuses_bad_plans(users: pd.DataFrame) -> None:
     frozen = users.copy()
     ck.power(users, design="experiment", outcome="revenue", covariates=["pre_revenue"])
     pd.testing.assert_frame_equal(users, frozen)
+
+
+def test_cli_prints_the_mde_and_flags_a_target_out_of_reach(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from causal_kit.presentation.cli import main
+
+    history = _panel(9, units=16, periods=24)
+    path = tmp_path / "history.csv"
+    history.to_csv(path, index=False)
+    launch = tmp_path / "launch.json"
+    launch.write_text('{"name": "tiny", "criteria": {"min_effect": 0.01}}')
+    code = main(["plan", "power", str(path), "--design", "did", "--outcome", "revenue",
+                 "--unit", "region", "--time", "week", "--treated-units", "4", "--periods", "6",
+                 "--n-sims", "30", "--launch", str(launch)])
+    out = capsys.readouterr().out
+    assert code == 0
+    expected = ck.power(history, design="did", outcome="revenue", unit="region", time="week",
+                        treated_units=4, periods=6, n_sims=30, seed=0, progress=False)
+    assert f"{expected.mde:.4g}" in out
+    assert "warning: this launch cannot show its business target in 6 weeks" in out
+    assert main(["plan", "power", str(tmp_path / "none.csv"), "--design", "did",
+                 "--outcome", "revenue"]) == 2
+    assert "is not a file" in capsys.readouterr().err

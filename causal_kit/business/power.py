@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from causal_kit.business.plan import MdeFigure, mde_flag
 from causal_kit.core.errors import CausalKitError, DataError, SpecificationError
 from causal_kit.core.frames import to_pandas
 from causal_kit.core.options import PowerDesign, check_option
@@ -133,31 +134,40 @@ class Power(ShowsSummary):
             raise SpecificationError("units_needed() is for panel designs; use users_needed().")
         return self._need("units", effect)
 
-    def shortfall(self, target: float, *, unit_name: str = "units",
-                  period_name: str = "periods") -> str | None:
+    def mde_figure(self, target: float, *, unit_name: str = "regions") -> MdeFigure:
+        """Return what a plan registration needs to flag a target this launch cannot show.
+
+        Raises
+        ------
+        SpecificationError
+            For an experiment, whose shortfall is in users (see :meth:`shortfall`).
+        """
+        if self.design == "experiment" or self.periods is None:
+            raise SpecificationError("mde_figure() is for panel designs; an experiment's "
+                                     "shortfall is in users: see shortfall().")
+        short = self.power_at(target) < self.power
+        units = self.units_needed(target) if short else None
+        return MdeFigure(mde=self.mde, weeks=self.periods,
+                         weeks_needed=self.periods_needed(target) if short else None,
+                         more_units=None if units is None else units - self.details["n_treated"],
+                         unit_name=unit_name, baseline=self.baseline)
+
+    def shortfall(self, target: float, *, unit_name: str = "regions") -> str | None:
         """Say what the plan lacks to show ``target``, or ``None`` when it can show it.
 
         Returns a sentence such as "this launch cannot show its business target in 8 weeks; you
-        need 14 weeks or 6 more regions".
+        need 14 weeks or 6 more regions" (panel designs, periods read as weeks), or, for an
+        experiment, the users it needs.
         """
         if self.power_at(target) >= self.power:
             return None
-        have = (f"{self.periods} {period_name}" if self.periods is not None
-                else f"{self.n:,} users")
-        options = []
-        if self.design == "experiment":
-            options.append(f"{self.users_needed(target):,} users")
-            if self.details.get("time") is not None:
-                options.insert(0, f"{self.periods_needed(target)} {period_name}")
-        else:
-            more_periods = self.periods_needed(target)
-            if more_periods is not None:
-                options.append(f"{more_periods} {period_name}")
-            units = self.units_needed(target)
-            if units is not None:
-                options.append(f"{units - self.details['n_treated']} more {unit_name}")
-        need = " or ".join(options) if options else "a larger launch or a larger effect"
-        return f"this launch cannot show its target of {target:.4g} in {have}; you need {need}"
+        if self.design != "experiment":
+            return mde_flag(abs(target), self.mde_figure(target, unit_name=unit_name))
+        need = f"{self.users_needed(target):,} users"
+        if self.details.get("time") is not None:
+            need = f"{self.periods_needed(target)} periods or {need}"
+        return (f"this experiment cannot show its target of {target:.4g} with "
+                f"{self.n:,} users; you need {need}")
 
     def plot(self, ax: Any = None) -> Any:
         """Plot the power curve with the MDE marked; returns the matplotlib Figure."""
