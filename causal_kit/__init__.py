@@ -26,6 +26,7 @@ from causal_kit.core.errors import (
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
+from causal_kit.design.its import its
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
 from causal_kit.evidence import (
@@ -77,6 +78,7 @@ __all__ = [
     "cascade",
     "decide",
     "did",
+    "its",
     "list_metrics",
     "load_launch",
     "load_simulation",
