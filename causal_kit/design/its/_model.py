@@ -79,11 +79,6 @@ class Fit:
         cov = np.asarray(self.result.filtered_state_cov)[-k:, -k:, -1]
         return mean, np.sqrt(np.clip(np.diag(cov), 0, None))
 
-    def one_step_errors(self) -> np.ndarray:
-        """Standardised one-step-ahead forecast errors after the diffuse start."""
-        burn = self.spec.k_states
-        return np.asarray(self.result.standardized_forecasts_error)[0, burn:]
-
 
 def fit_model(y: np.ndarray, controls: np.ndarray, spec: ModelSpec) -> Fit:
     """Fit the model to a pre-launch series by maximum likelihood.
@@ -116,9 +111,10 @@ def fit_model(y: np.ndarray, controls: np.ndarray, spec: ModelSpec) -> Fit:
     with warnings.catch_warnings():
         # statsmodels warns about optimiser details; a failed fit is caught below instead
         warnings.simplefilter("ignore")
-        result = model.fit(disp=False, maxiter=200)
+        result = model.fit(disp=False, maxiter=200, cov_type="none")
         if not result.mle_retvals.get("converged", True):
-            result = model.fit(disp=False, method="nm", maxiter=2000, start_params=result.params)
+            result = model.fit(disp=False, method="nm", maxiter=2000, cov_type="none",
+                               start_params=result.params)
     if not np.all(np.isfinite(np.asarray(result.params))) or not np.isfinite(result.llf):
         raise ConvergenceError(
             "The time-series model could not be fitted to the pre-launch series: the likelihood "
@@ -206,7 +202,7 @@ def _moments(
     Q = _matrix(model["state_cov"])
     H = float(np.asarray(model["obs_cov"]).ravel()[0])
     k = controls.shape[1]
-    Z = np.tile(np.asarray(model["design"])[0, :, 0], (steps, 1))
+    Z = np.tile(_matrix(model["design"])[0], (steps, 1))
     if k:
         Z[:, -k:] = controls
     a = np.asarray(kf.predicted_state)[:, -1].copy()
