@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 
 import causal_kit as ck
@@ -186,6 +187,11 @@ def test_weekly_series_needs_two_years() -> None:
     est = ck.its(weeks, outcome="revenue", time="week", launch_date=weeks["week"].iloc[70],
                  seasonality=(), checks=False)
     assert est.details["model"]["frequency"] == "week" and est.n_treated == 10
+    with pytest.warns(ck.CausalKitWarning, match="falls inside the week of 2026-05-11"):
+        late = ck.its(pl.from_pandas(weeks), outcome="revenue", time="week",
+                      launch_date=weeks["week"].iloc[70] + pd.Timedelta(days=3),
+                      seasonality=(), checks=False)
+    assert late.n_treated == 9
 
 
 @pytest.mark.parametrize(
