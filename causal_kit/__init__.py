@@ -43,6 +43,7 @@ from causal_kit.core.launch import (
 )
 from causal_kit.design.did import did
 from causal_kit.design.experiment import ExperimentSet, experiment
+from causal_kit.design.its import its
 from causal_kit.design.rdd import rdd
 from causal_kit.design.surrogate import surrogate_index
 from causal_kit.design.synth import synthetic_control
@@ -107,6 +108,7 @@ __all__ = [
     "diagnose",
     "did",
     "experiment",
+    "its",
     "launch_effects",
     "leading_indicators",
     "list_metrics",

@@ -65,3 +65,5 @@ TriangulationDesign = Literal["did", "sc", "rdd"]
 
 # Experiments
 MultipleTesting = Literal["holm", "bh", "none"]
+# Interrupted time series
+ItsTrend = Literal["level", "drift", "trend"]
