@@ -24,10 +24,13 @@ def panel():
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("estimator", [ck.did, ck.synthetic_control])
-def test_constant_outcome_is_refused_not_estimated_as_zero(panel, estimator):
+@pytest.mark.parametrize(("estimator", "message"), [
+    (ck.did, r"outcome column 'y' is constant \(5 in every row\): there is no variation"),
+    (ck.synthetic_control, r"outcome 'y' is constant \(5.0\) for every unit"),
+])
+def test_constant_outcome_is_refused_not_estimated_as_zero(panel, estimator, message):
     flat = panel.assign(y=5.0)
-    with pytest.raises(ck.DataError, match=r"outcome column 'y' is constant \(5 in every row\)"):
+    with pytest.raises(ck.DataError, match=message):
         estimator(flat, outcome="y", unit="unit", time="t", treatment="d")
 
 

@@ -120,11 +120,7 @@ def prepare_panel(
             )
         _one_kind(df[col], role)
     y = _numeric(df, outcome, unit, time, "outcome")
-    if len(y) > 1 and np.ptp(y) == 0:
-        raise DataError(
-            f"outcome column {outcome!r} is constant ({y[0]:g} in every row): there is no "
-            "variation to measure an effect by. Check that it is the metric you meant."
-        )
+
     d = _treatment(df, treatment, unit, time)
     for cov in covariates:
         _numeric(df, cov, unit, time, "covariate")
@@ -198,6 +194,21 @@ def check_adoption(
         raise DataError(
             f"no comparison units: every {unit} is treated from the same {time}. "
             f"Add {noun} that were not launched to."
+        )
+
+
+def check_varies(y: np.ndarray, outcome: str) -> None:
+    """Refuse an outcome that takes one value in every row (its effect would read as 0).
+
+    Raises
+    ------
+    DataError
+        Naming the column and its value.
+    """
+    if len(y) > 1 and np.ptp(y) == 0:
+        raise DataError(
+            f"outcome column {outcome!r} is constant ({y[0]:g} in every row): there is no "
+            "variation to measure an effect by. Check that it is the metric you meant."
         )
 
 
