@@ -123,13 +123,14 @@ class LaunchAnalysis:
 
     def to_summary(self, *, parameters: Mapping[str, Any] | None = None,
                    data_fingerprint: str | None = None,
-                   package_versions: Mapping[str, str] | None = None) -> dict[str, Any]:
+                   package_versions: Mapping[str, str] | None = None,
+                   generated_at: str | None = None) -> dict[str, Any]:
         """Return the validated ``summary.json`` content of this analysis."""
         return build_summary(
             launch=self.launch, estimate=self.primary, impact=self.impact,
             scorecard=self.scorecard, cascade=self.cascade, triangulation=self.triangulation,
             segments=self.segments, parameters=parameters, data_fingerprint=data_fingerprint,
-            package_versions=package_versions,
+            package_versions=package_versions, generated_at=generated_at,
         )
 
 

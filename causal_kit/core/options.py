@@ -56,3 +56,6 @@ RetentionMetric = Literal["retention", "churn"]
 CascadeLevel = Literal["model", "task", "engagement", "business"]
 Grade = Literal["high", "medium", "low"]
 TriangulationDesign = Literal["did", "sc", "rdd"]
+
+# Analysis layer
+LaunchDesign = Literal["auto", "did", "sc", "rdd"]

@@ -1,0 +1,197 @@
+"""Publishing without a half-written report, and a batch command whose checks run before any
+kernel: slugs, staging, locks, kills, the config schema and the exit codes."""
+
+from __future__ import annotations
+
+import ast
+import json
+import multiprocessing as mp
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from causal_kit.core.errors import SpecificationError
+from causal_kit.presentation import cli
+from causal_kit.presentation.batch import read_config
+from causal_kit.presentation.publish import (
+    SLUG_MAX,
+    check_output_root,
+    output_root_of,
+    publish,
+    slug,
+    staged,
+    staging_root,
+    sweep,
+)
+
+DAY = "2026-07-01"
+
+
+def test_folder_safe_names_are_kept_and_every_other_name_gets_a_hash():
+    assert slug("assistant-v2") == "assistant-v2"
+    names = ["assistant v2", "assistant/v2", "assistant_v2", "助手", "помощник", "index.html",
+             "x" * 300, "x" * 301]
+    slugs = [slug(n) for n in names]
+    assert len(set(slugs)) == len(slugs)
+    assert all(s.isascii() and "/" not in s and not s.startswith(".") for s in slugs)
+    assert all(len(s) <= SLUG_MAX + 9 for s in slugs)
+    assert slug("assistant v2").startswith("assistant-v2-") and slug("助手").startswith("launch-")
+
+
+def test_output_root_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "reports"
+    target.write_text("not a folder")
+    with pytest.raises(SpecificationError, match=r"is not a folder .* is a file\); pass --output"):
+        check_output_root(target)
+    with pytest.raises(SpecificationError, match="is a file"):
+        check_output_root(target / "inside")
+
+
+def test_staging_is_beside_the_root_and_maps_back(tmp_path):
+    root = tmp_path / "reports"
+    with staged(root, "launch") as folder:
+        assert folder.parent == staging_root(root) == tmp_path / ".reports.staging"
+        assert output_root_of(folder) == root.resolve()
+        (folder / "report.html").write_text("x")
+    assert not root.exists()  # nothing published, nothing left
+    assert list(staging_root(root).glob("launch.*")) == []
+
+
+def _publisher(root: str, barrier) -> None:
+    with staged(Path(root), "same") as folder:
+        (folder / "summary.json").write_text(json.dumps({"pid": os.getpid()}))
+        barrier.wait()
+        publish(folder, Path(root), "same", DAY)
+
+
+def test_four_publishers_of_one_launch_and_day_take_turns(tmp_path):
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(4)
+    procs = [ctx.Process(target=_publisher, args=(str(tmp_path / "r"), barrier))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    runs = sorted(p.name for p in (tmp_path / "r" / "same").iterdir())
+    assert runs == [DAY, f"{DAY}.2", f"{DAY}.3", f"{DAY}.4"]
+    pids = {json.loads((tmp_path / "r" / "same" / r / "summary.json").read_text())["pid"]
+            for r in runs}
+    assert len(pids) == 4
+
+
+def _killed_mid_run(root: str, moment: int) -> None:
+    with staged(Path(root), "killed") as folder:
+        for i in range(3):
+            (folder / f"part-{i}").write_text("half" * 1000)
+            if i == moment:
+                os.kill(os.getpid(), signal.SIGKILL)
+        publish(folder, Path(root), "killed", DAY)
+        if moment == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("moment", [0, 2, 3])
+def test_a_killed_run_leaves_nothing_but_complete_reports_and_is_swept(tmp_path, moment):
+    root = tmp_path / "reports"
+    proc = mp.get_context("fork").Process(target=_killed_mid_run, args=(str(root), moment))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == -signal.SIGKILL
+    published = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) \
+        if root.exists() else []
+    if moment == 3:  # killed after the rename: the report is whole
+        assert published == ["killed", f"killed/{DAY}", *(f"killed/{DAY}/part-{i}"
+                                                           for i in range(3))]
+    else:
+        assert published == []
+        assert len(sweep(root)) == 1  # the dead run's staging folder
+    assert not [p for p in staging_root(root).iterdir() if p.is_dir()]
+    with staged(root, "killed") as folder:  # and the next run goes through
+        (folder / "part-0").write_text("whole")
+        final = publish(folder, root, "killed", DAY)
+    assert final.name == (f"{DAY}.2" if moment == 3 else DAY)
+
+
+def test_a_live_run_is_never_swept(tmp_path):
+    root = tmp_path / "reports"
+    with staged(root, "live") as folder:
+        (folder / "x").write_text("in progress")
+        assert sweep(root) == []
+        assert (folder / "x").exists()
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ([{"parameters": "launch_name=x"}], r"config entry 1 is invalid: parameters: Input should "
+                                        "be a valid dictionary"),
+    ([{"parameters": {"launch_name": "a"}, "colour": 1}], r"colour: Extra inputs are not "
+                                                          "permitted"),
+    ([{"parameters": {"launch_name": "a", "level": [1]}}], r"parameters\.level"),
+    ([{"parameters": {"launch_name": "a", "design": "foo"}}],
+     r"design='foo' is not a valid option; use one of 'auto', 'did', 'sc', 'rdd'"),
+    ([{"parameters": {"launch_name": "a", "time_grain": "year"}}],
+     r"time_grain='year' is not a valid option; use one of 'day', 'week', 'month'"),
+])
+def test_each_config_entry_is_checked_against_the_schema(tmp_path, config, message):
+    path = tmp_path / "launches.json"
+    path.write_text(json.dumps(config))
+    [job] = read_config(path)
+    assert job.error is not None
+    assert re.search(message, job.error), job.error
+
+
+def test_a_config_that_is_not_a_list_is_a_usage_error(tmp_path, capsys):
+    path = tmp_path / "launches.json"
+    path.write_text(json.dumps({"launches": []}))
+    assert cli.main(["report", "--config", str(path), "--output", str(tmp_path / "o")]) == 2
+    assert "must be a JSON list of launches" in capsys.readouterr().err
+    path.write_bytes(b"\xff\xfe[")
+    assert cli.main(["report", "--config", str(path), "--output", str(tmp_path / "o")]) == 2
+    assert "cannot read config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-p", "design", "foo"], r"design='foo' is not a valid option; use one of 'auto', 'did'"),
+    (["-p", "time_grain", "hour"], r"time_grain='hour' is not a valid option"),
+    (["--run-date", "July 1st"], r"run_date 'July 1st' is not an ISO date"),
+])
+def test_invalid_choices_exit_2_before_any_kernel(tmp_path, capsys, args, message):
+    started = time.monotonic()
+    assert cli.main(["report", *args, "--output", str(tmp_path / "out")]) == cli.EXIT_USAGE
+    assert re.search(message, capsys.readouterr().err)
+    assert time.monotonic() - started < 10  # no kernel was started
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_that_is_a_file_exits_2(tmp_path, capsys):
+    target = tmp_path / "out"
+    target.write_text("")
+    assert cli.main(["report", "--output", str(target)]) == cli.EXIT_USAGE
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--jobs", "0"], ["--timeout", "-1"], ["--jobs", "two"]])
+def test_bad_jobs_or_timeout_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["report", *args])
+    assert stop.value.code == 2
+
+
+def test_cli_module_imports_only_the_standard_library():
+    tree = ast.parse(Path(cli.__file__).read_text())
+    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    names = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name) for n in top}
+    assert names <= {"__future__", "argparse", "logging", "sys", "collections.abc", "pathlib"}
+
+
+def test_index_command_writes_a_page_for_an_empty_root(tmp_path, capsys):
+    assert cli.main(["index", "--output", str(tmp_path / "r")]) == cli.EXIT_OK
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "No published report yet" in page
+    assert "index written" in capsys.readouterr().out
+
