@@ -195,3 +195,90 @@ def test_index_command_writes_a_page_for_an_empty_root(tmp_path, capsys):
     assert "No published report yet" in page
     assert "index written" in capsys.readouterr().out
 
+
+
+# --- end to end: papermill runs of the real notebook on tiny demo data -------------------------
+
+TINY = {"n_users": 3000, "n_days": 120}
+
+
+@pytest.fixture(scope="module")
+def tiny_demo(tmp_path_factory):
+    import causal_kit as ck
+
+    out = tmp_path_factory.mktemp("tiny")
+    ck.make_demo(out_dir=out, scenarios=("staggered",), **TINY)
+    return out / "staggered"
+
+
+@pytest.mark.slow
+def test_a_poisoned_batch_writes_the_good_reports_names_each_failure_and_leaves_nothing(
+        tiny_demo, tmp_path, capsys):
+    import shutil
+
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(tiny_demo, corrupt)
+    part = sorted((corrupt / "events").glob("*.parquet"))[0]
+    part.write_bytes(part.read_bytes()[:200])
+    good = str(tiny_demo)
+    config = tmp_path / "launches.json"
+    config.write_text(json.dumps([
+        {"parameters": {"launch_name": "good one", "data_dir": good}},
+        {"parameters": {"launch_name": "missing", "data_dir": str(tmp_path / "nowhere")}},
+        {"parameters": {"launch_name": "corrupt", "data_dir": str(corrupt)}},
+        {"parameters": {"launch_name": "unknown", "data_dir": good, "colour": "blue"}},
+        {"parameters": {"launch_name": "badtype", "data_dir": good, "level": "high"}},
+    ]))
+    out = tmp_path / "reports"
+    code = cli.main(["report", "--config", str(config), "--output", str(out),
+                     "--run-date", DAY, "--jobs", "2", "--json"])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_FAILED
+    lines = {row["name"]: row for row in map(json.loads, captured.out.splitlines())}
+    assert {n: r["status"] for n, r in lines.items()} == {
+        "good one": "ok", "missing": "failed", "corrupt": "failed", "unknown": "failed",
+        "badtype": "failed"}
+    ok = lines["good one"]
+    assert ok["folder"] == str(out / slug("good one") / DAY) and ok["seconds"] > 0
+    assert ok["decision"] in ("ship", "iterate", "roll back", "keep measuring")
+    err = captured.err
+    assert re.search(r"launch missing: .*no launch spec at", err)
+    assert re.search(r"launch corrupt: .*cannot read '.*part-00000\.parquet'", err)
+    assert "launch unknown: attribution_report has no parameter 'colour'" in err
+    assert "launch badtype: parameter 'level' must be float; got 'high'" in err
+    assert "Kernel is running over TCP" not in err  # the kernel's chatter stays off the console
+    assert sorted(p.name for p in out.iterdir()) == [slug("good one"), "index.html"]
+    assert sorted(p.name for p in (out / slug("good one") / DAY).iterdir()) == [
+        "report.html", "report.ipynb", "summary.json"]
+    assert not [p for p in staging_root(out).iterdir() if p.is_dir()]
+    index = (out / "index.html").read_text()
+    assert "good one" in index and "launch corrupt" in index and "launch missing" in index
+
+
+@pytest.mark.slow
+def test_two_runs_of_a_day_are_both_kept_byte_identical_and_the_index_shows_the_trend(
+        tiny_demo, tmp_path):
+    import causal_kit as ck
+
+    out = tmp_path / "reports"
+    params = {"data_dir": str(tiny_demo)}
+    first = ck.run_report(parameters=params, output_root=out, run_date=DAY)
+    second = ck.run_report(parameters=params, output_root=out, run_date=DAY)
+    assert (first.directory.name, second.directory.name) == (DAY, f"{DAY}.2")
+    assert (first.directory / "summary.json").read_bytes() == \
+        (second.directory / "summary.json").read_bytes()
+    html = second.html.read_text()
+    assert "Over time" in html and "1 earlier run(s)" in html
+    index = out / "index.html"
+    page = index.read_text()
+    assert page.count('href="assistant-v2/') == 2
+    assert page.count('<circle') == 2  # one dot per run in the launch's trend
+
+    from browser import check_page, chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed: run `make browser` for the browser check")
+    seen = check_page(index, "#launches", tmp_path / "index.png", 1280, 800)
+    assert seen.errors == []
+    assert seen.element_top is not None and seen.element_top < 200
+    assert "assistant-v2" in seen.text and "2 run(s)" in seen.text
