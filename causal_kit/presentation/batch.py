@@ -208,6 +208,7 @@ def _kill(proc: Any) -> None:
 
 def _child(job: Job, output_root: str, run_date: str, writer: Connection, level: int) -> None:
     os.setpgrp()  # the kernel joins this group, so a timeout stops both
+    _die_with_parent()
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     logging.getLogger("causal_kit.report").setLevel(level)
     logging.getLogger("papermill").setLevel(max(level, logging.ERROR))
@@ -223,6 +224,20 @@ def _child(job: Job, output_root: str, run_date: str, writer: Connection, level:
                           str(exc) or type(exc).__name__)
     writer.send(outcome)
     writer.close()
+
+
+def _die_with_parent() -> None:
+    """Stop this launch and its kernel if the batch process goes away (e.g. killed)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
 
 
 def _bar(total: int, show: bool) -> Any:
