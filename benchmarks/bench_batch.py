@@ -1,7 +1,7 @@
 """The batch under stress, as a scheduler meets it (not run by the test suite).
 
     python benchmarks/bench_batch.py poisoned   # 20 launches, 4 poisoned: --jobs 1 vs --jobs 2
-    python benchmarks/bench_batch.py kill       # 10 runs SIGKILLed at moments spread over a run
+    python benchmarks/bench_batch.py kill [N]   # N (10) runs SIGKILLed at moments over a run
 
 ``poisoned``: 16 good launches sharing one tiny demo data set plus a missing folder, a corrupted
 parquet file, an unknown parameter and a value of the wrong type. Checks that every good report is
@@ -87,7 +87,7 @@ def poisoned(work: Path) -> None:
               f"16 reports written; failed named: {failed}")
 
 
-def kill(work: Path) -> None:
+def kill(work: Path, kills: int = 10) -> None:
     good = tiny_demo(work / "demo")
     out = work / "reports"
     args = [*CLI, "report", "-p", "data_dir", str(good), "--output", str(out),
@@ -96,8 +96,8 @@ def kill(work: Path) -> None:
     subprocess.run(args, check=True, capture_output=True)
     full = time.perf_counter() - start
     print(f"one run: {full:.0f} s")
-    for k in range(10):
-        at = full * (0.05 + 0.1 * k)
+    for k in range(kills):
+        at = full * (k + 0.5) / kills
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         time.sleep(at)
@@ -115,4 +115,7 @@ def kill(work: Path) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "poisoned"
     with tempfile.TemporaryDirectory(prefix="ck-bench-batch-") as tmp:
-        {"poisoned": poisoned, "kill": kill}[mode](Path(tmp))
+        if mode == "kill":
+            kill(Path(tmp), int(sys.argv[2]) if len(sys.argv) > 2 else 10)
+        else:
+            poisoned(Path(tmp))

@@ -16,7 +16,7 @@ import pytest
 
 from causal_kit.core.errors import SpecificationError
 from causal_kit.presentation import cli
-from causal_kit.presentation.batch import read_config
+from causal_kit.presentation.batch import check_job, read_config, run_batch
 from causal_kit.presentation.publish import (
     SLUG_MAX,
     check_output_root,
@@ -180,6 +180,17 @@ def test_bad_jobs_or_timeout_exit_2(args, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["report", *args])
     assert stop.value.code == 2
+
+
+def test_a_launch_past_its_timeout_is_stopped_and_leaves_nothing(tmp_path):
+    job = check_job("attribution_report", {"launch_name": "slow", "data_dir": "nowhere"})
+    assert job.error is None
+    out = tmp_path / "reports"
+    [outcome] = run_batch([job], output_root=out, run_date=DAY, timeout=0.5)
+    assert outcome.status == "timeout" and outcome.folder is None
+    assert "did not finish within --timeout 0.5 s; stopped, nothing was written" in outcome.error
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    assert "launch slow" in (out / "index.html").read_text()
 
 
 def test_cli_module_imports_only_the_standard_library():

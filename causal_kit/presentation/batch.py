@@ -201,8 +201,8 @@ def _kill(proc: Any) -> None:
     """Stop a launch's process and its kernel (they share a process group)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    except ProcessLookupError:  # not yet its own group: the kernel has not started either
+        proc.kill()
     proc.join()
 
 
