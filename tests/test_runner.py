@@ -293,3 +293,28 @@ def test_two_runs_of_a_day_are_both_kept_byte_identical_and_the_index_shows_the_
     assert seen.errors == []
     assert seen.element_top is not None and seen.element_top < 200
     assert "assistant-v2" in seen.text and "2 run(s)" in seen.text
+
+
+def test_engine_sums_do_not_depend_on_row_order():
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    import causal_kit as ck
+
+    rng = np.random.default_rng(1)
+    n = 40_000
+    events = pd.DataFrame({
+        "user_id": rng.integers(0, 500, n), "region": rng.choice(["a", "b"], n),
+        "date": pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 28, n), unit="D"),
+        "revenue": rng.exponential(7.3, n), "event": "purchase",
+    })
+    shuffled = events.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    panels = [ck.build_panel(e, unit="region", time="week", metrics=["revenue"])
+              for e in (events, shuffled)]
+    assert panels[0]["revenue"].to_numpy().tobytes() == panels[1]["revenue"].to_numpy().tobytes()
+    week = events["date"].dt.to_period("W-SUN").dt.start_time
+    exact = {k: math.fsum(g) for k, g in events.groupby(["region", week])["revenue"]}
+    for row in panels[0].itertuples():
+        assert row.revenue == pytest.approx(exact[(row.region, row.week)], abs=1e-6 * n)
