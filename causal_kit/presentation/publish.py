@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from causal_kit.analysis.history import parse_run
 from causal_kit.core.errors import SpecificationError
 
 SLUG_MAX = 80
+STALE_SECONDS = 3600  # a half-written page older than this belongs to a dead process
 RESERVED = {"index.html", "index", "con", "nul", "prn", "aux"}
 _STAGING = re.compile(r"^\.(.+)\.staging$")
 
@@ -165,6 +167,10 @@ def sweep(root: Path) -> list[str]:
             else:
                 continue
         removed.append(entry.name)
+    for tmp in stage.glob("*.tmp"):  # a page a killed process was writing
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - tmp.stat().st_mtime > STALE_SECONDS:
+                tmp.unlink()
     for lock in stage.glob("*.run"):
         if not lock.with_suffix("").exists():
             with _flock(lock, blocking=False) as free:

@@ -24,7 +24,7 @@ import papermill as pm
 from jupyter_client.manager import AsyncKernelManager
 
 from causal_kit.analysis.summary import validate_summary
-from causal_kit.core.errors import CausalKitError, ReportError, SpecificationError
+from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.core.options import Grain, LaunchDesign, check_option
 from causal_kit.presentation.html import notebook_to_html
 from causal_kit.presentation.publish import check_output_root, publish, slug, staged
@@ -232,8 +232,8 @@ def rebuild_index(root: Path, failures: Mapping[str, str] | None = None) -> Path
 
     try:
         return write_index(root, failures=failures)
-    except (CausalKitError, OSError) as exc:
-        log.warning("index of %s not rebuilt: %s", root, exc)
+    except Exception as exc:  # the page is a view of the reports; never fail a published one
+        log.warning("index of %s not rebuilt: %s: %s", root, type(exc).__name__, exc)
         return None
 
 
