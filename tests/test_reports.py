@@ -119,7 +119,9 @@ def test_failing_report_leaves_nothing_and_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED
     assert "failed in cell" in err and "no launch spec at" in err
-    assert not any((tmp_path / "out").rglob("*.*"))  # not even a partial notebook
+    # not even a partial notebook: only the index, which names the failed launch
+    assert [p.name for p in (tmp_path / "out").rglob("*")] == ["index.html"]
+    assert "no launch spec at" in (tmp_path / "out" / "index.html").read_text()
 
 
 def test_config_runs_every_launch_even_when_one_fails(demo, tmp_path, capsys):
