@@ -11,7 +11,7 @@ from conftest import make_demo_data
 
 import causal_kit as ck
 from causal_kit.presentation import cli
-from causal_kit.presentation.runner import _publish
+from causal_kit.presentation.publish import publish
 
 pytestmark = pytest.mark.slow
 
@@ -153,7 +153,7 @@ def test_broken_cascade_launch_is_reported_as_broken_and_names_are_escaped(demo,
     assert report.summary["diagnosis"]["finding"] == "business_flat"
     assert "revenue did not" in exec_text
     assert "<script>" not in html and "&lt;script&gt;alert(" in html
-    assert report.directory.parent.name == "script-alert-x-script-assistant"
+    assert report.directory.parent.name.startswith("script-alert-x-script-assistant-")
 
 
 def test_score_gated_launch_is_reported_by_regression_discontinuity(demo, tmp_path):
@@ -199,7 +199,9 @@ def test_failing_report_leaves_nothing_and_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED
     assert "failed in cell" in err and "no launch spec at" in err
-    assert not any((tmp_path / "out").rglob("*.*"))  # not even a partial notebook
+    # not even a partial notebook: only the index, which names the failed launch
+    assert [p.name for p in (tmp_path / "out").rglob("*")] == ["index.html"]
+    assert "no launch spec at" in (tmp_path / "out" / "index.html").read_text()
 
 
 def test_config_runs_every_launch_even_when_one_fails(config_run, capsys):
@@ -275,13 +277,14 @@ def test_parameters_are_listed_with_types_and_help(capsys):
     assert 'yearly_cost: float = 12000.0  # yearly cost of running the model' in out
 
 
-def test_a_rerun_replaces_the_earlier_report_of_the_day(tmp_path):
+def test_a_rerun_of_the_day_gets_its_own_folder_and_keeps_the_earlier_one(tmp_path):
     final = tmp_path / "launch" / RUN_DATE
     final.mkdir(parents=True)
     (final / "report.html").write_text("old")
-    new = tmp_path / "launch" / ".partial"
+    new = tmp_path / "staged"
     new.mkdir()
     (new / "report.html").write_text("new")
-    _publish(new, final)
-    assert (final / "report.html").read_text() == "new"
-    assert [p.name for p in (tmp_path / "launch").iterdir()] == [RUN_DATE]
+    second = publish(new, tmp_path, "launch", RUN_DATE)
+    assert (final / "report.html").read_text() == "old"
+    assert (second / "report.html").read_text() == "new"
+    assert sorted(p.name for p in (tmp_path / "launch").iterdir()) == [RUN_DATE, f"{RUN_DATE}.2"]

@@ -168,7 +168,8 @@ class LaunchAnalysis:
 
     def to_summary(self, *, parameters: Mapping[str, Any] | None = None,
                    data_fingerprint: str | None = None,
-                   package_versions: Mapping[str, str] | None = None) -> dict[str, Any]:
+                   package_versions: Mapping[str, str] | None = None,
+                   generated_at: str | None = None) -> dict[str, Any]:
         """Return the validated ``summary.json`` content of this analysis."""
         return build_summary(
             launch=self.launch, estimate=self.primary, impact=self.impact,
@@ -177,7 +178,7 @@ class LaunchAnalysis:
             package_versions=package_versions, plan=self.plan, diagnosis=self.diagnosis,
             adoption=self.adoption, baseline=self.baseline,
             users_per_unit=self.users_per_unit, period_days=self.period_days,
-            local=self.local,
+            local=self.local, generated_at=generated_at,
         )
 
 

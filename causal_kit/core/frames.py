@@ -49,6 +49,12 @@ def to_pandas(
     if columns is None:
         return frame.copy()
     _require(list(frame.columns), columns, what)
+    twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]} & set(columns))
+    if twice:
+        raise DataError(
+            f"{what} has more than one column named {', '.join(map(repr, twice))}; rename or "
+            "drop the duplicates so each name means one column."
+        )
     return frame.loc[:, list(dict.fromkeys(columns))].copy()
 
 

@@ -244,11 +244,17 @@ class Launch:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise SpecificationError("Launch name must be a non-empty string.")
+        if not isinstance(self.start, Mapping):
+            raise SpecificationError(
+                f"Launch {self.name!r}: start must map each launched unit to its first day, "
+                f"e.g. {{'north': '2026-03-02'}}; got a {type(self.start).__name__}: "
+                f"{str(self.start)[:80]}."
+            )
         norm: dict[Any, dt.date] = {}
         for unit, day in dict(self.start).items():
             try:
                 norm[unit] = pd.Timestamp(day).date()
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise SpecificationError(
                     f"Launch {self.name!r}: start date {day!r} for unit {unit!r} is not a date; "
                     "use ISO format like '2026-03-02'."
@@ -306,7 +312,7 @@ class Launch:
             raise SpecificationError(f"unknown success criteria {bad}; valid: {sorted(valid)}.")
         return cls(
             name=spec["name"],
-            start=dict(spec.get("start") or {}),
+            start=spec.get("start") or {},
             unit=spec.get("unit", "region"),
             criteria=SuccessCriteria(**crit_spec),
             gate=spec.get("gate"),
@@ -337,10 +343,20 @@ def load_launch(path: str | os.PathLike[str], *, name: str | None = None) -> Lau
         if file.is_file():
             try:
                 spec = json.loads(file.read_text(encoding="utf-8"))
+            except UnicodeDecodeError as exc:
+                raise SpecificationError(
+                    f"{str(file)!r} is not UTF-8 text (byte {exc.start}: "
+                    f"{exc.object[exc.start:exc.start + 1]!r}); save it as UTF-8 JSON."
+                ) from exc
             except json.JSONDecodeError as exc:
                 raise SpecificationError(f"{str(file)!r} is not valid JSON: {exc}") from exc
             if file.name == "truth.json":
-                spec = spec.get("launch", {})
+                spec = spec.get("launch", {}) if isinstance(spec, dict) else spec
+            if not isinstance(spec, Mapping):
+                raise SpecificationError(
+                    f"{str(file)!r} must hold a JSON object (name, unit, start, criteria); got "
+                    f"a JSON {type(spec).__name__}."
+                )
             launch = Launch.from_dict(spec)
             return replace(launch, name=name) if name else launch
     raise SpecificationError(

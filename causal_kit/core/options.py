@@ -67,3 +67,5 @@ TriangulationDesign = Literal["did", "sc", "rdd"]
 MultipleTesting = Literal["holm", "bh", "none"]
 # Interrupted time series
 ItsTrend = Literal["level", "drift", "trend"]
+# Analysis layer
+LaunchDesign = Literal["auto", "did", "sc", "rdd"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal_kit.core.errors import DataError
+from causal_kit.core.errors import DataError, SpecificationError
 from causal_kit.core.frames import to_pandas
 
 NEVER = np.inf  # adoption period of a never-treated unit
@@ -106,6 +106,7 @@ def prepare_panel(
         no comparison units, or treated units with no pre-period. The message names the culprit.
     """
     covariates = tuple(covariates)
+    _distinct_roles(outcome=outcome, unit=unit, time=time, treatment=treatment)
     cols = [unit, time, outcome, treatment, *covariates] + ([cluster] if cluster else [])
     df = to_pandas(data, cols)
     if df.empty:
@@ -117,7 +118,9 @@ def prepare_panel(
                 f"{role} column {col!r} has {int(bad.sum())} missing value(s) "
                 f"(first at row {df.index[bad.to_numpy()][0]!r}); drop or fill those rows."
             )
+        _one_kind(df[col], role)
     y = _numeric(df, outcome, unit, time, "outcome")
+
     d = _treatment(df, treatment, unit, time)
     for cov in covariates:
         _numeric(df, cov, unit, time, "covariate")
@@ -192,6 +195,70 @@ def check_adoption(
             f"no comparison units: every {unit} is treated from the same {time}. "
             f"Add {noun} that were not launched to."
         )
+
+
+def check_varies(y: np.ndarray, outcome: str) -> None:
+    """Refuse an outcome that takes one value in every row (its effect would read as 0).
+
+    Raises
+    ------
+    DataError
+        Naming the column and its value.
+    """
+    if len(y) > 1 and np.ptp(y) == 0:
+        raise DataError(
+            f"outcome column {outcome!r} is constant ({y[0]:g} in every row): there is no "
+            "variation to measure an effect by. Check that it is the metric you meant."
+        )
+
+
+def _distinct_roles(**roles: str) -> None:
+    """Refuse one column in two roles (e.g. the treatment as the outcome)."""
+    seen: dict[str, str] = {}
+    for role, col in roles.items():
+        if col in seen:
+            raise SpecificationError(
+                f"{seen[col]} and {role} are both column {col!r}; each role needs its own "
+                f"column (the {role} cannot also be the {seen[col]})."
+            )
+        seen[col] = role
+
+
+def mixed_kinds(values: Any) -> str | None:
+    """Return what is mixed in an id or time column (value types, or zoned and naive), or None.
+
+    Only object columns can mix; the test runs in C (``infer_dtype``) except for time zones.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if series.dtype != object:
+        return None
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind.startswith("mixed"):
+        examples: dict[str, Any] = {}
+        for v in series:
+            examples.setdefault(type(v).__name__, v)
+        return "value types " + ", ".join(f"{k} (e.g. {examples[k]!r})" for k in sorted(examples))
+    if kind == "datetime":
+        zones = {getattr(v, "tzinfo", None) is None for v in series if v is not None}
+        if len(zones) > 1:
+            return "time-zone-aware and naive times"
+    return None
+
+
+def _one_kind(values: pd.Series, role: str) -> None:
+    """Refuse ids or times that mix kinds: ``1`` with ``'1'``, or zoned with naive times."""
+    mixed = mixed_kinds(values)
+    if mixed is None:
+        return
+    if mixed.startswith("time-zone"):
+        raise DataError(
+            f"{role} column {values.name!r} mixes time-zone-aware and naive times; convert it "
+            "with pd.to_datetime(column, utc=True) (or drop the zones) first."
+        )
+    raise DataError(
+        f"{role} column {values.name!r} mixes {mixed}, so 1 and '1' would count as two "
+        f"different {role}s. Convert the column to one type first (e.g. .astype(str))."
+    )
 
 
 def _numeric(df: pd.DataFrame, col: str, unit: str, time: str, role: str) -> np.ndarray:

@@ -115,6 +115,8 @@ def build_panel(
     lo, hi = date_bounds(frame, "date")
     if lo is None or hi is None:
         raise DataError(f"events are empty ({src.description}); there is nothing to aggregate.")
+    if end is None:
+        hi = _drop_future_strays(frame, hi)
     lo, hi = _clip(lo, hi, parse_day(start, "start"), parse_day(end, "end"))
     periods = whole_periods(lo, hi, grain)
     if periods.empty:
@@ -182,6 +184,33 @@ def build_panel(
         "undefined_cells": undefined,
     }
     return out
+
+
+def _drop_future_strays(frame: Any, hi: dt.date) -> dt.date:
+    """Return the last date to keep: the last event up to today, when a few are dated later.
+
+    A handful of events dated after today (a clock bug, a typo'd year) would otherwise stretch
+    the panel with empty periods that read as zeros. When under 1% of events are in the
+    future they are left out with a warning; when more are (simulated or re-dated data), the
+    dates are taken as they are.
+    """
+    today = dt.date.today()
+    if hi <= today:
+        return hi
+    future = nw.col("date") > nw.lit(today)
+    row = (frame.select(n=nw.len(), ahead=future.cast(nw.Int64).sum(),
+                        kept=nw.when(~future).then(nw.col("date")).max())
+           .collect().to_pandas())  # fmt: skip
+    n, ahead = int(row["n"].iloc[0]), int(row["ahead"].iloc[0])
+    if ahead == 0 or ahead >= 0.01 * n or pd.isna(row["kept"].iloc[0]):
+        return hi
+    warnings.warn(
+        f"{ahead} of {n} events are dated after today ({today}), the latest on {hi}; they are "
+        "left out so they do not stretch the panel with empty periods. Fix their dates, or pass "
+        "end= to choose the last day yourself.",
+        CausalKitWarning, stacklevel=3,
+    )
+    return pd.Timestamp(row["kept"].iloc[0]).date()
 
 
 def _clip(lo: dt.date, hi: dt.date, start: dt.date | None,

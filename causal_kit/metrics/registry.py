@@ -67,6 +67,17 @@ def _task_flag(column: str) -> Callable[[], nw.Expr]:
     return lambda: ((nw.col("event") == "task") & nw.col(column)).cast(nw.Int64).sum()
 
 
+def _exact_sum(column: str, scale: float) -> Callable[[], nw.Expr]:
+    """Sum ``column`` as integers of ``1/scale`` units: the same bits in any summation order.
+
+    A parallel engine adds floats in whatever order its threads finish, so a float sum can
+    differ in its last bits from run to run; an integer sum cannot. ``scale`` keeps far more
+    precision than the metric has (micro-dollars of revenue, microseconds of latency) and
+    leaves room for ~1e9 events per cell in 64 bits.
+    """
+    return lambda: (nw.col(column) * scale).round(0).cast(nw.Int64).sum() / scale
+
+
 #: Event components, computed per ``unit × period`` in the engine.
 COMPONENTS: Mapping[str, Component] = MappingProxyType(
     {
@@ -79,9 +90,9 @@ COMPONENTS: Mapping[str, Component] = MappingProxyType(
             Component("task_successes", ("event", "task_success"), _task_flag("task_success")),
             Component("task_retries", ("event", "retried"), _task_flag("retried")),
             Component("purchases", ("event",), _count("purchase")),
-            Component("revenue_sum", ("revenue",), lambda: nw.col("revenue").sum()),
+            Component("revenue_sum", ("revenue",), _exact_sum("revenue", 1e6)),
             Component("calls", ("latency_ms",), lambda: nw.col("latency_ms").count()),
-            Component("latency_sum", ("latency_ms",), lambda: nw.col("latency_ms").sum()),
+            Component("latency_sum", ("latency_ms",), _exact_sum("latency_ms", 1e3)),
             Component(
                 "latency_p95",
                 ("latency_ms",),
@@ -89,7 +100,7 @@ COMPONENTS: Mapping[str, Component] = MappingProxyType(
                 float("nan"),
             ),
             Component("cost_calls", ("cost_usd",), lambda: nw.col("cost_usd").count()),
-            Component("cost_sum", ("cost_usd",), lambda: nw.col("cost_usd").sum()),
+            Component("cost_sum", ("cost_usd",), _exact_sum("cost_usd", 1e8)),
         )
     }
 )

@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-from causal_kit.business.plan import register_plan
 from causal_kit.core.errors import CausalKitError, SpecificationError
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -52,6 +51,8 @@ def run_plan(args: argparse.Namespace) -> int:
     """Run ``causal-kit plan register`` or ``plan power``; return the exit code."""
     if args.plan_command == "power":
         return _run_power(args)
+    from causal_kit.business.plan import register_plan
+
     try:
         extra: dict = {}
         if args.plan is not None:

@@ -1,31 +1,39 @@
 """Run a report notebook through papermill and publish it atomically.
 
-A report lands in ``<output_root>/<launch>/<run-date>/`` as ``report.ipynb`` (executed),
-``report.html`` (self-contained, code hidden) and ``summary.json``. It is built in a temporary
-folder beside its destination and renamed into place only when every part exists and the summary
-is valid: a failed run leaves nothing behind.
+A report lands in ``<output_root>/<launch>/<run-date>/`` (``<run-date>.2`` for a second run that
+day, and so on: earlier runs stay readable) as ``report.ipynb`` (executed), ``report.html``
+(self-contained, code hidden) and ``summary.json``. It is built in a staging folder outside the
+output root and renamed into place only when every part exists and the summary is valid: a failed
+or killed run leaves nothing in the output root (see :mod:`causal_kit.presentation.publish`).
+After every publish ``<output_root>/index.html`` is rebuilt from the published summaries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
-import re
-import shutil
-import tempfile
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import papermill as pm
+from jupyter_client.manager import AsyncKernelManager
 
 from causal_kit.analysis.summary import validate_summary
 from causal_kit.core.errors import ReportError, SpecificationError
+from causal_kit.core.options import Grain, LaunchDesign, check_option
 from causal_kit.presentation.html import notebook_to_html
+from causal_kit.presentation.publish import check_output_root, publish, slug, staged
+
+log = logging.getLogger("causal_kit.report")
 
 RUNNER_PARAMETERS = ("output_dir", "run_date")
+CHOICES: dict[str, tuple[str, ...]] = {"design": get_args(LaunchDesign),
+                                       "time_grain": get_args(Grain)}
 _TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float),
                                                "bool": bool}
 
@@ -43,6 +51,19 @@ class Report:
         return f'<p>Report written to <a href="{self.html}">{self.html}</a></p>'
 
 
+class QuietKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel's own console chatter (transport warnings) is discarded.
+
+    The kernel's stderr is kept when the ``causal_kit.report`` logger is at DEBUG.
+    """
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            kw["stderr"] = subprocess.DEVNULL
+            kw["stdout"] = subprocess.DEVNULL
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
 def find_notebook(name: str | os.PathLike[str]) -> Path:
     """Resolve a report notebook by path or by name in ``notebooks/``.
 
@@ -52,13 +73,13 @@ def find_notebook(name: str | os.PathLike[str]) -> Path:
         If no such notebook exists; the message lists the ones that do.
     """
     path = Path(name)
-    if path.suffix == ".ipynb" and path.exists():
+    if path.suffix == ".ipynb" and path.is_file():
         return path
     stem = path.stem if path.suffix == ".ipynb" else str(name)
     folders = [Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"]
     for folder in folders:
         candidate = folder / f"{stem}.ipynb"
-        if candidate.exists():
+        if "/" not in stem and candidate.is_file():
             return candidate
     have = sorted({p.stem for f in folders if f.is_dir() for p in f.glob("*.ipynb")})
     raise SpecificationError(f"no report notebook {str(name)!r}; available: {have}.")
@@ -66,17 +87,24 @@ def find_notebook(name: str | os.PathLike[str]) -> Path:
 
 def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     """Return the declared parameters of ``notebook`` (name → type, default, help)."""
-    return {k: dict(v) for k, v in pm.inspect_notebook(str(notebook)).items()}
+    try:
+        found = pm.inspect_notebook(str(notebook))
+    except Exception as exc:  # a notebook that is not JSON, or has no readable cells
+        raise SpecificationError(f"cannot read notebook {str(notebook)!r}: {exc}") from exc
+    return {k: dict(v) for k, v in found.items()}
 
 
 def coerce_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:
     """Check ``values`` against the notebook's typed parameters; convert CLI strings.
 
+    Choice parameters (``design``, ``time_grain``) are checked against their valid values here,
+    before any kernel starts.
+
     Raises
     ------
     SpecificationError
-        For a parameter the notebook does not declare (valid ones listed) or a value that does
-        not fit its declared type.
+        For a parameter the notebook does not declare (valid ones listed), a value that does
+        not fit its declared type, or a choice that is not one of the valid ones (listed).
     """
     declared = notebook_parameters(notebook)
     out: dict[str, Any] = {}
@@ -88,6 +116,8 @@ def coerce_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, An
             )
         kind = str(declared[name].get("inferred_type_name", "None"))
         out[name] = _coerce(name, value, kind)
+        if name in CHOICES:
+            check_option(name, out[name], CHOICES[name])
     return out
 
 
@@ -111,10 +141,22 @@ def _coerce(name: str, value: Any, kind: str) -> Any:
     return value
 
 
-def slug(text: str) -> str:
-    """Return a folder-safe version of a launch name."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return cleaned or "launch"
+def launch_name(notebook: Path, params: Mapping[str, Any]) -> str:
+    """Return the launch a run reports on: its ``launch_name`` or the notebook's default."""
+    declared = notebook_parameters(notebook)
+    default = str(declared.get("launch_name", {}).get("default", "")).strip("\"'")
+    name = str(params.get("launch_name", default))
+    return name if name.strip() else notebook.stem
+
+
+def check_run_date(run_date: str | None) -> str:
+    """Return ``run_date`` (default: today, UTC) after checking it is an ISO date."""
+    day = run_date or dt.datetime.now(dt.UTC).date().isoformat()
+    try:
+        parsed = dt.date.fromisoformat(day)
+    except (TypeError, ValueError) as exc:
+        raise SpecificationError(f"run_date {day!r} is not an ISO date like 2026-03-02.") from exc
+    return parsed.isoformat()
 
 
 def run_report(
@@ -126,6 +168,7 @@ def run_report(
     kernel_name: str | None = None,
     progress: bool = False,
     cwd: str | os.PathLike[str] | None = None,
+    index: bool = True,
 ) -> Report:
     """Execute a report notebook with ``parameters`` and publish it atomically.
 
@@ -134,7 +177,8 @@ def run_report(
     notebook
         A notebook path, or the name of one in ``notebooks/`` (default ``attribution_report``).
     parameters
-        Values for the notebook's ``parameters`` cell; names and types are checked against it.
+        Values for the notebook's ``parameters`` cell; names, types and choices are checked
+        against it before a kernel starts.
     output_root
         Where ``<launch>/<run-date>/`` goes (default ``reports``).
     run_date
@@ -145,6 +189,8 @@ def run_report(
         Show papermill's cell progress bar.
     cwd
         Working directory of the notebook's kernel (default: the current one).
+    index
+        Rebuild ``<output_root>/index.html`` after publishing.
 
     Returns
     -------
@@ -153,38 +199,42 @@ def run_report(
     Raises
     ------
     SpecificationError
-        Unknown notebook or parameter, or a value of the wrong type.
+        Unknown notebook or parameter, a value of the wrong type, an invalid choice, or an
+        output root that is a file.
     ReportError
         A cell failed (the message carries the cell's error) or the notebook wrote no valid
         summary; nothing is left in ``output_root``.
     """
     path = find_notebook(notebook)
     params = coerce_parameters(path, dict(parameters or {}))
-    declared = notebook_parameters(path)
-    launch = str(params.get("launch_name", declared.get("launch_name", {}).get("default", "")))
-    launch = launch.strip("\"'") or path.stem
-    day = run_date or dt.datetime.now(dt.UTC).date().isoformat()
-    try:
-        dt.date.fromisoformat(day)
-    except ValueError as exc:
-        raise SpecificationError(f"run_date {day!r} is not an ISO date like 2026-03-02.") from exc
-
-    root = Path(output_root)
-    final = root / slug(launch) / day
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    try:
+    launch = launch_name(path, params)
+    day = check_run_date(run_date)
+    root = check_output_root(output_root)
+    name = slug(launch)
+    with staged(root, name) as tmp:
         executed = tmp / "report.ipynb"
-        _execute(path, executed, {**params, "output_dir": str(tmp.resolve()), "run_date": day},
+        log.info("launch %s: running %s", launch, path.name)
+        _execute(path, executed, {**params, "output_dir": str(tmp), "run_date": day},
                  kernel_name, progress, cwd)
         summary = _finish_summary(tmp / "summary.json", path)
         (tmp / "report.html").write_text(notebook_to_html(executed, f"{launch} — launch report"),
                                          encoding="utf-8")
-        _publish(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        final = publish(tmp, root, name, day)
+    log.info("launch %s: published %s", launch, final)
+    if index:
+        rebuild_index(root)
     return Report(final, final / "report.ipynb", final / "report.html", summary)
+
+
+def rebuild_index(root: Path, failures: Mapping[str, str] | None = None) -> Path | None:
+    """Rebuild ``root/index.html``; a failure is logged, never raised (the reports stand)."""
+    from causal_kit.presentation.index import write_index
+
+    try:
+        return write_index(root, failures=failures)
+    except Exception as exc:  # the page is a view of the reports; never fail a published one
+        log.warning("index of %s not rebuilt: %s: %s", root, type(exc).__name__, exc)
+        return None
 
 
 def _execute(src: Path, dst: Path, params: dict[str, Any], kernel: str | None, progress: bool,
@@ -192,10 +242,12 @@ def _execute(src: Path, dst: Path, params: dict[str, Any], kernel: str | None, p
     try:
         pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel,
                             progress_bar=progress, cwd=str(cwd) if cwd else None,
-                            log_output=False, report_mode=False)
+                            log_output=False, report_mode=False,
+                            kernel_manager_class=QuietKernelManager)
     except pm.PapermillExecutionError as exc:
         raise ReportError(
-            f"report {src.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+            f"report {src.stem} failed in cell {exc.exec_count}: {exc.ename}: "
+            f"{str(exc.evalue).rstrip('.')}. "
             "No report was written."
         ) from exc
 
@@ -204,18 +256,10 @@ def _finish_summary(path: Path, notebook: Path) -> dict[str, Any]:
     if not path.exists():
         raise ReportError(f"report {notebook.stem} ran but wrote no summary.json; "
                           "its last cell must save the summary to output_dir.")
-    summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"report {notebook.stem} wrote a summary.json that is not JSON: "
+                          f"{exc}. No report was written.") from exc
     validate_summary(summary)
     return summary
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """Rename ``tmp`` to ``final``, replacing an earlier report of the same day atomically."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        final.rename(old)
-    tmp.chmod(0o755)  # a temporary folder is private; a published report is not
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

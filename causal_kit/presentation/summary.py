@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Mapping
@@ -31,14 +32,28 @@ def save_summary(analysis: LaunchAnalysis, output_dir: str | os.PathLike[str], *
     -------
     pathlib.Path or None
         The file written, or ``None`` for an interactive run.
+
+    Notes
+    -----
+    ``generated_at`` is the run date (midnight UTC) from ``parameters["run_date"]``, not the
+    wall clock, so two runs of the same inputs on the same run date write the same bytes.
     """
     if not str(output_dir):
         return None
     summary = analysis.to_summary(parameters=dict(parameters),
                                   data_fingerprint=data_fingerprint,
-                                  package_versions=package_versions())
+                                  package_versions=package_versions(),
+                                  generated_at=_stamp(parameters.get("run_date")))
     target = Path(output_dir) / "summary.json"
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def _stamp(run_date: Any) -> str | None:
+    try:
+        day = dt.date.fromisoformat(str(run_date))
+    except ValueError:
+        return None
+    return f"{day.isoformat()}T00:00:00+00:00"

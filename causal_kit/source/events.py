@@ -216,10 +216,10 @@ def _open_path(path: Path, table: str | None, connection: duckdb.DuckDBPyConnect
         raise DataError(f"{what}: {text!r} holds no parquet or CSV file.")
     con = connection if connection is not None else duckdb.connect()
     if all(f.lower().endswith(PARQUET) for f in files):
-        rel = con.read_parquet(files)
+        rel = _readable(lambda: con.read_parquet(files), con, files, what)
         kind = "parquet"
     elif all(f.lower().endswith(CSV) for f in files):
-        rel = con.read_csv(files)  # type: ignore[arg-type]
+        rel = _readable(lambda: con.read_csv(files), con, files, what)  # type: ignore[arg-type]
         kind = "CSV"
     else:
         raise DataError(
@@ -228,3 +228,37 @@ def _open_path(path: Path, table: str | None, connection: duckdb.DuckDBPyConnect
         )
     desc = f"{kind} {text}" + (f" ({len(files)} files)" if len(files) > 1 else "")
     return _wrap(rel, "duckdb", desc, con)
+
+
+def _readable(read: Any, con: duckdb.DuckDBPyConnection, files: list[str], what: str) -> Any:
+    """Open ``files`` with ``read``; a file DuckDB cannot read becomes a DataError naming it.
+
+    Parquet footers are read up front (metadata only), so a zero-byte, truncated or corrupted
+    file is caught here rather than half-way through an aggregation.
+    """
+    empty = [f for f in files if os.path.getsize(f) == 0]
+    if empty:
+        raise DataError(f"{what}: {empty[0]!r} is an empty file (0 bytes); re-export or remove it.")
+    try:
+        rel = read()
+        if files[0].lower().endswith(PARQUET):
+            con.execute("SELECT count(*) FROM parquet_metadata(?)", [files]).fetchall()
+        return rel
+    except duckdb.Error as exc:
+        culprit = _first_unreadable(con, files) or files[0]
+        raise DataError(
+            f"{what}: cannot read {culprit!r} (truncated, corrupted or not the format its name "
+            f"says): {str(exc).splitlines()[0].rstrip('.')}. Re-export or remove the file."
+        ) from exc
+
+
+def _first_unreadable(con: duckdb.DuckDBPyConnection, files: list[str]) -> str | None:
+    for f in files:
+        try:
+            if f.lower().endswith(PARQUET):
+                con.execute("SELECT count(*) FROM parquet_metadata(?)", [f]).fetchall()
+            else:
+                con.read_csv(f).limit(1).fetchall()
+        except duckdb.Error:
+            return f
+    return None

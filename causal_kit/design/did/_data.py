@@ -17,6 +17,7 @@ from causal_kit.core.panel import (
     _numeric,
     _treatment,
     check_adoption,
+    check_varies,
     prepare_panel,
 )
 
@@ -181,6 +182,7 @@ def load_panel(
         cluster=cluster,
     )
     f = panel.frame
+    check_varies(f["y"].to_numpy(), outcome)
     u = f["unit"].to_numpy()
     return DidData(
         kind="panel",

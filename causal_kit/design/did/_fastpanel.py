@@ -17,6 +17,7 @@ import pandas as pd
 
 from causal_kit.core.errors import CausalKitError
 from causal_kit.core.frames import to_pandas
+from causal_kit.core.panel import mixed_kinds
 from causal_kit.design.did._data import DidData
 
 
@@ -59,6 +60,8 @@ def fast_balanced_panel(
 ) -> DidData | None:
     """Return :class:`DidData` for a clean balanced panel, or ``None`` to use the full checks."""
     cols = [unit, time, outcome, treatment, *covariates] + ([cluster] if cluster else [])
+    if len({unit, time, outcome, treatment}) < 4:
+        return None
     if isinstance(data, pd.DataFrame):
         if any(c not in data.columns for c in cols) or data.columns.duplicated().any():
             return None
@@ -70,6 +73,8 @@ def fast_balanced_panel(
             return None
     n = len(frame)
     if n == 0:
+        return None
+    if mixed_kinds(frame[unit]) or mixed_kinds(frame[time]):
         return None
     ucode, _ = _codes(_column(frame, unit))
     tcode, times = _codes(_column(frame, time))
@@ -95,7 +100,7 @@ def fast_balanced_panel(
         return values if inv is None else values[inv]
 
     y = _finite_numeric(_column(frame, outcome))
-    if y is None:
+    if y is None or np.ptp(y) == 0:
         return None
     raw_d = _column(frame, treatment)
     if raw_d.dtype != bool:
