@@ -27,6 +27,7 @@ from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.launch import Launch, SuccessCriteria, load_launch
 from causal_kit.design.did import did
 from causal_kit.design.experiment import ExperimentSet, experiment
+from causal_kit.design.its import its
 from causal_kit.design.rdd import rdd
 from causal_kit.design.synth import synthetic_control
 from causal_kit.evidence import (
@@ -80,6 +81,7 @@ __all__ = [
     "decide",
     "did",
     "experiment",
+    "its",
     "list_metrics",
     "load_launch",
     "load_simulation",

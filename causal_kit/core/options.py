@@ -59,3 +59,6 @@ TriangulationDesign = Literal["did", "sc", "rdd"]
 
 # Experiments
 MultipleTesting = Literal["holm", "bh", "none"]
+
+# Interrupted time series
+ItsTrend = Literal["level", "drift", "trend"]

@@ -29,6 +29,8 @@ def plot_estimate(est: Estimate, ax: Any = None) -> Any:
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
+    if "counterfactual_path" in est.details:
+        return plot_counterfactual(est, ax)
     bp = est.by_period
     if bp is None or bp.empty:
         err = [[est.estimate - est.ci[0]], [est.ci[1] - est.estimate]]
@@ -44,4 +46,25 @@ def plot_estimate(est: Estimate, ax: Any = None) -> Any:
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylabel(f"effect on {est.outcome}")
     ax.set_title(f"{est.method}: {est.estimate:.4g} [{est.ci[0]:.4g}, {est.ci[1]:.4g}]")
+    return ax
+
+
+def plot_counterfactual(est: Estimate, ax: Any) -> Any:
+    """Observed series against the forecast counterfactual of ``details["counterfactual_path"]``.
+
+    The path has columns ``time``, ``observed``, ``counterfactual`` (in-sample fit before the
+    launch, forecast after), ``conf_low``/``conf_high`` (the forecast's band) and ``post``.
+    """
+    path = est.details["counterfactual_path"]
+    post = path["post"].to_numpy(dtype=bool)
+    after = path[post]
+    ax.fill_between(after["time"], after["conf_low"], after["conf_high"], color=PALETTE[1],
+                    alpha=0.25, label=f"{est.level:.0%} forecast band")
+    ax.plot(path["time"], path["observed"], color=PALETTE[7], lw=1, label="observed")
+    ax.plot(path["time"], path["counterfactual"], color=PALETTE[1], lw=1.5, ls="--",
+            label="counterfactual (fit, then forecast)")
+    ax.axvline(after["time"].iloc[0], color=PALETTE[3], ls="--", lw=1, label="launch")
+    ax.set_ylabel(est.outcome)
+    ax.set_title(f"{est.method}: observed vs counterfactual {est.outcome}")
+    ax.legend(frameon=False, fontsize="small")
     return ax
