@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from causal_kit.core.errors import SpecificationError
+from causal_kit.core.options import LaunchShape
+from causal_kit.core.shape import check_shape, normalise_arms, normalise_controls, parse_date
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,17 @@ class Launch:
         Success criteria fixed before the launch.
     gate
         For a launch gated on a score: ``{"column": "score", "cutoff": 0.7}``.
+    shape
+        ``"holdout"``, ``"global"``, ``"regional"`` or ``"score_gate"``; derived from the other
+        fields when omitted (see :mod:`causal_kit.core.shape`). It picks the design.
+    arms
+        For a randomized holdout: ``{"column": "arm", "treatment": "v2", "control": "v1",
+        "split": {"v2": 0.9, "v1": 0.1}}`` (``split``, the planned shares, is optional).
+    date
+        The one launch date of a global launch, or the first day of a holdout.
+    controls
+        For a global launch, the series the launch did not touch: ``{"column": "platform",
+        "launched": "app", "untouched": ["web"]}``.
     """
 
     name: str
@@ -82,6 +95,10 @@ class Launch:
     unit: str = "region"
     criteria: SuccessCriteria = field(default_factory=SuccessCriteria)
     gate: Mapping[str, Any] | None = None
+    shape: LaunchShape | None = None
+    arms: Mapping[str, Any] | None = None
+    date: Any = None
+    controls: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -96,11 +113,23 @@ class Launch:
                     "use ISO format like '2026-03-02'."
                 ) from exc
         object.__setattr__(self, "start", norm)
+        self._set_shape()
+
+    def _set_shape(self) -> None:
+        day = parse_date(self.name, self.date)
+        arms = normalise_arms(self.name, self.arms)
+        controls = normalise_controls(self.name, self.controls)
+        shape = check_shape(self.name, self.shape, arms=arms, gate=self.gate, date=day,
+                            start=self.start, controls=controls)
+        for key, value in (("date", day), ("arms", arms), ("controls", controls),
+                           ("shape", shape)):
+            object.__setattr__(self, key, value)
 
     @property
     def first_start(self) -> dt.date | None:
-        """The earliest start date, or ``None`` when no unit is listed."""
-        return min(self.start.values()) if self.start else None
+        """The earliest start date (or the launch's ``date``), ``None`` when there is none."""
+        dates = [*self.start.values(), *([self.date] if self.date is not None else [])]
+        return min(dates) if dates else None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe description (the format of ``launch.json``)."""
@@ -109,6 +138,10 @@ class Launch:
             "unit": self.unit,
             "start": {str(k): v.isoformat() for k, v in self.start.items()},
             "gate": dict(self.gate) if self.gate else None,
+            "shape": self.shape,
+            **({"arms": dict(self.arms)} if self.arms else {}),
+            **({"date": self.date.isoformat()} if self.date is not None else {}),
+            **({"controls": dict(self.controls)} if self.controls else {}),
             "criteria": {
                 "min_effect": self.criteria.min_effect,
                 "roi_bar": self.criteria.roi_bar,
@@ -130,7 +163,7 @@ class Launch:
         SpecificationError
             If ``name`` is missing or a field is unknown (the valid ones are listed).
         """
-        known = {"name", "unit", "start", "gate", "criteria"}
+        known = {"name", "unit", "start", "gate", "criteria", "shape", "arms", "date", "controls"}
         unknown = sorted(set(spec) - known)
         if unknown or "name" not in spec:
             raise SpecificationError(
@@ -147,6 +180,10 @@ class Launch:
             unit=spec.get("unit", "region"),
             criteria=SuccessCriteria(**crit_spec),
             gate=spec.get("gate"),
+            shape=spec.get("shape"),
+            arms=spec.get("arms"),
+            date=spec.get("date"),
+            controls=spec.get("controls"),
         )
 
 

@@ -21,7 +21,10 @@ RddSide = Literal["above", "below"]
 Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 CheckKind = Literal["identifying", "robustness"]
-Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade"]
+Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade",
+                   "holdout", "global_launch"]
+# Launch shapes (see causal_kit.core.shape)
+LaunchShape = Literal["holdout", "global", "regional", "score_gate"]
 
 
 def check_option(name: str, value: Any, allowed: Any) -> Any:
