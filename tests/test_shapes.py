@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 import causal_kit as ck
@@ -87,3 +88,58 @@ def test_global_launch_first_start_is_its_date():
 def test_bad_shapes_say_what_to_fix(fields, message):
     with pytest.raises(ck.SpecificationError, match=message):
         ck.Launch(name="v2", **fields)
+
+
+# --- the simulator's holdout and global launch -----------------------------------------------
+
+SMALL = {"n_users": 3000, "n_days": 91, "seed": 3}
+
+
+@pytest.fixture(scope="module")
+def holdout_sim(tmp_path_factory):
+    return ck.simulate("holdout", out_dir=tmp_path_factory.mktemp("sim") / "holdout", **SMALL)
+
+
+@pytest.fixture(scope="module")
+def global_sim(tmp_path_factory):
+    return ck.simulate("global_launch", out_dir=tmp_path_factory.mktemp("sim") / "global",
+                       **SMALL)
+
+
+def test_holdout_keeps_a_random_tenth_of_users_on_v1(holdout_sim):
+    launch = holdout_sim.launch
+    assert launch.shape == "holdout" and launch.arms["split"] == {"v2": 0.9, "v1": 0.1}
+    users = holdout_sim.load_users()
+    share_v1 = float((users["arm"] == "v1").mean())
+    assert abs(share_v1 - 0.1) < 3 * (0.1 * 0.9 / len(users)) ** 0.5
+    events = pd.read_parquet(holdout_sim.events, columns=["user_id", "date", "model_version"])
+    events = events.merge(users[["user_id", "arm"]], on="user_id")
+    after = pd.to_datetime(events["date"]) >= pd.Timestamp(launch.date)
+    on_v2 = events["model_version"] == "v2"
+    assert not on_v2[events["arm"] == "v1"].any()  # the holdout never sees v2
+    assert on_v2[after & (events["arm"] == "v2")].all() and not on_v2[~after].any()
+    truth = holdout_sim.truth["holdout"]
+    assert truth["n_by_arm"]["v1"] + truth["n_by_arm"]["v2"] == truth["n_users"] > 0
+    assert truth["att"]["revenue_30d"] > 0  # v2 raises purchases in this world
+    assert holdout_sim.truth["att"] == {}  # no region-week is 'treated' in a holdout
+
+
+def test_global_launch_reaches_every_app_user_and_no_web_user(global_sim):
+    launch = global_sim.launch
+    assert launch.shape == "global" and launch.controls["untouched"] == ["web"]
+    events = pd.read_parquet(global_sim.events, columns=["date", "model_version", "platform"])
+    after = pd.to_datetime(events["date"]) >= pd.Timestamp(launch.date)
+    on_v2 = events["model_version"] == "v2"
+    assert (on_v2 == (after & (events["platform"] == "app"))).all()
+    truth = global_sim.truth["global"]
+    assert set(truth["untouched_effect_per_day"].values()) == {0.0}  # same users, same draws
+    assert truth["effect_per_day"]["task_success_rate"] > 0.05
+    assert truth["n_post_days"] == 91 - (pd.Timestamp(launch.date).date()
+                                        - pd.Timestamp(global_sim.truth["start_date"]).date()).days
+
+
+def test_new_scenarios_leave_the_old_files_alone(tmp_path):
+    sim = ck.simulate("staggered", out_dir=tmp_path / "s", **SMALL)
+    assert "platform" not in pd.read_parquet(sim.events).columns
+    assert "arm" not in sim.load_users().columns
+    assert sim.truth["holdout"] is None and sim.truth["global"] is None

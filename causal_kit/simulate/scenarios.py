@@ -13,6 +13,9 @@ from causal_kit.simulate.world import REGIONS, World
 LAUNCH_NAME = "assistant-v2"
 GATE_CUTOFF = 0.7
 STAGGER_FRACTIONS = (0.35, 0.45, 0.55, 0.65)
+HOLDOUT_SHARE = 0.1  # share of users kept on v1 in the holdout scenario
+WEB_SHARE = 0.3  # share of users on the untouched platform in the global launch
+PLATFORMS = ("app", "web")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,15 @@ class Assignment:
         Whether v2's extra task success fails to reach engagement and revenue.
     launch
         The public :class:`~causal_kit.core.launch.Launch`.
+    holdout_day
+        For a randomized holdout, the first v2 day of the users drawn into v2; else ``-1``.
+    holdout_share
+        Share of users kept on v1 in a holdout (randomized at user level); else ``nan``.
+    global_day
+        For a launch to everyone, the day every app user gets v2 (web users never do); else
+        ``-1``.
+    web_share
+        Share of users on the untouched web platform of a global launch; else ``nan``.
     """
 
     scenario: str
@@ -41,6 +53,15 @@ class Assignment:
     cutoff: float
     broken: bool
     launch: Launch
+    holdout_day: int = -1
+    holdout_share: float = float("nan")
+    global_day: int = -1
+    web_share: float = float("nan")
+
+    @property
+    def window_day(self) -> int:
+        """First day of the per-user outcome window (score gate or holdout); ``-1`` if none."""
+        return self.gate_day if self.gate_day >= 0 else self.holdout_day
 
 
 def first_monday(start: dt.date) -> int:
@@ -66,6 +87,8 @@ def assign(scenario: str, world: World, seed: int) -> Assignment:
         week = int(np.clip(round(fraction * n_weeks), 2, max(n_weeks - 2, 2)))
         return monday + 7 * week
 
+    if scenario in ("holdout", "global_launch"):
+        return _shape_assignment(scenario, world, week_day(0.5 if scenario == "holdout" else 0.6))
     region_start = np.full(len(REGIONS), -1, dtype=np.int64)
     gate_day, cutoff, gate = -1, float("nan"), None
     if scenario in ("staggered", "broken_cascade"):
@@ -87,3 +110,26 @@ def assign(scenario: str, world: World, seed: int) -> Assignment:
     launch = Launch(name=LAUNCH_NAME, start=start, unit="region", gate=gate)
     return Assignment(scenario, region_start, gate_day, cutoff,
                       scenario == "broken_cascade", launch)  # fmt: skip
+
+
+def _shape_assignment(scenario: str, world: World, day: int) -> Assignment:
+    """Return a randomized holdout or a launch to everyone, on ``day`` (no region is 'treated').
+
+    * ``holdout``: from ``day`` every user is on v2 except a random :data:`HOLDOUT_SHARE` kept
+      on v1, drawn per user (the ``arm`` column of ``users.parquet``).
+    * ``global_launch``: from ``day`` every user of the app is on v2; the users of the web
+      platform (:data:`WEB_SHARE` of users, the ``platform`` column of users and events) never
+      are: their series is the untouched control of the interrupted time series.
+    """
+    none = np.full(len(REGIONS), -1, dtype=np.int64)
+    date = (world.start + dt.timedelta(days=day)).isoformat()
+    if scenario == "holdout":
+        arms = {"column": "arm", "treatment": "v2", "control": "v1",
+                "split": {"v2": 1.0 - HOLDOUT_SHARE, "v1": HOLDOUT_SHARE}}
+        launch = Launch(name=f"{LAUNCH_NAME}-holdout", unit="region", arms=arms, date=date)
+        return Assignment(scenario, none, -1, float("nan"), False, launch,
+                          holdout_day=day, holdout_share=HOLDOUT_SHARE)
+    controls = {"column": "platform", "launched": PLATFORMS[0], "untouched": [PLATFORMS[1]]}
+    launch = Launch(name=f"{LAUNCH_NAME}-global", unit="region", date=date, controls=controls)
+    return Assignment(scenario, none, -1, float("nan"), False, launch,
+                      global_day=day, web_share=WEB_SHARE)
