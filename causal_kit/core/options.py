@@ -58,7 +58,7 @@ IntervalSource = Literal["auto", "draws", "ci"]
 RetentionMetric = Literal["retention", "churn"]
 CascadeLevel = Literal["model", "task", "engagement", "business"]
 Grade = Literal["high", "medium", "low"]
-TriangulationDesign = Literal["did", "sc", "rdd"]
+TriangulationDesign = Literal["did", "sc", "rdd", "experiment", "its"]
 
 # Experiments
 MultipleTesting = Literal["holm", "bh", "none"]

@@ -108,7 +108,7 @@ def simulate(
         ``"staggered"`` (half the regions on v2 at four dates), ``"single_market"`` (one region),
         ``"score_gate"`` (users with ``score >= 0.7`` from one date, every region) or
         ``"broken_cascade"`` (as staggered, but engagement and revenue do not respond),
-        ``"holdout"`` (from one date every user on v2 except a random 10% kept on v1: the
+        ``"holdout"`` (from one date every user on v2 except a random 20% kept on v1: the
         ``arm`` column of ``users.parquet``) or ``"global_launch"`` (from one date every user of
         the app on v2; the web platform, the ``platform`` column of users and events, is the
         untouched control series).

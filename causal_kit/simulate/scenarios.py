@@ -13,7 +13,7 @@ from causal_kit.simulate.world import REGIONS, World
 LAUNCH_NAME = "assistant-v2"
 GATE_CUTOFF = 0.7
 STAGGER_FRACTIONS = (0.35, 0.45, 0.55, 0.65)
-HOLDOUT_SHARE = 0.1  # share of users kept on v1 in the holdout scenario
+HOLDOUT_SHARE = 0.2  # share of users kept on v1 in the holdout scenario
 WEB_SHARE = 0.3  # share of users on the untouched platform in the global launch
 PLATFORMS = ("app", "web")
 
