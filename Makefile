@@ -27,7 +27,8 @@ $(DEMO)/.complete: | $(STAMP)
 demo: $(DEMO)/.complete
 
 # the demo's three launches: a staggered regional rollout, the same rollout whose cascade breaks
-# (tasks improve, revenue does not), and a launch gated on a user score
+# (tasks improve, revenue does not), a launch gated on a user score, a randomized holdout (20% of
+# users kept on v1) and a launch to every app user on one date (the web platform untouched)
 report: $(STAMP) $(DEMO)/.complete
 	$(BIN)/causal-kit report --config data/demo_launches.json
 

@@ -120,11 +120,8 @@ def global_parts(source: Any, launch: Launch, outcome: str,
                       level=level, seed=seed)
     segs = None
     if segment and segment in source.columns:
-        frame = source.frame
-        values = frame.select(segment).unique().collect()[segment].to_list()
-        parts = {str(v): daily_series(frame.filter(nw.col(segment) == v), launch, [outcome])[0]
-                 for v in sorted(values)}
-        segs = _segments(parts, outcome, run, primary)
+        segs = _segments(segment_series(source.frame, launch, outcome, segment), outcome, run,
+                         primary)
     days = pd.to_datetime(series["day"])
     window = (days.min().date(), days.max().date())
     return (primary, chain, chain_est, guards, tri, segs, window,
@@ -144,6 +141,32 @@ def daily_series(frame: Any, launch: Launch, metrics: Sequence[str]) -> tuple[pd
     if not spec:
         frame = frame.with_columns(nw.lit("all").alias(EVERYONE))
     panel = build_panel(frame, unit=column, time="day", metrics=list(metrics))
+    return _wide(panel, column, launch, metrics)
+
+
+def segment_series(frame: Any, launch: Launch, outcome: str,
+                   segment: str) -> dict[str, pd.DataFrame]:
+    """Return :func:`daily_series` of ``outcome`` for every segment, from one aggregation."""
+    spec = dict(launch.controls or {})
+    column = str(spec.get("column", EVERYONE))
+    if not spec:
+        frame = frame.with_columns(nw.lit("all").alias(EVERYONE))
+    cell = nw.concat_str([nw.col(segment).cast(nw.String), nw.col(column).cast(nw.String)],
+                         separator="|")
+    panel = build_panel(frame.with_columns(cell.alias("_cell")), unit="_cell", time="day",
+                        metrics=[outcome])
+    parts = panel["_cell"].astype(str).str.split("|", n=1, expand=True)
+    out = {}
+    for value in sorted(parts[0].unique()):
+        rows = (parts[0] == value).to_numpy()
+        sub = panel.loc[rows].assign(**{column: parts.loc[rows, 1].to_numpy()})
+        out[value] = _wide(sub, column, launch, [outcome])[0]
+    return out
+
+
+def _wide(panel: pd.DataFrame, column: str, launch: Launch,
+          metrics: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    spec = dict(launch.controls or {})
     launched = str(spec.get("launched", "all"))
     untouched = [str(u) for u in spec.get("untouched", [])]
     present = set(panel[column].astype(str))

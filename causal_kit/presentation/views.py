@@ -112,7 +112,9 @@ def executive_summary(a: LaunchAnalysis) -> Block:
         f'<p class="ck-headline">{esc(a.headline())}</p>'
         f'<div class="ck-kpis">{kpis}</div>'
         f"<p><strong>Why:</strong> {esc(d.reason)}</p>"
-        f"{figure_html(value_chart(a), 'value per year with its range, and the yearly cost')}"
+        + (f'<p class="ck-warning"><strong>Caution:</strong> {esc(str(e.details["warning"]))}</p>'
+           if "warning" in e.details else "")
+        + f"{figure_html(value_chart(a), 'value per year with its range, and the yearly cost')}"
         "</section>"
     )
     return Block(body, a.headline())

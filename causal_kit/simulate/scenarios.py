@@ -88,7 +88,7 @@ def assign(scenario: str, world: World, seed: int) -> Assignment:
         return monday + 7 * week
 
     if scenario in ("holdout", "global_launch"):
-        return _shape_assignment(scenario, world, week_day(0.5 if scenario == "holdout" else 0.6))
+        return _shape_assignment(scenario, world, week_day(0.5 if scenario == "holdout" else 0.45))
     region_start = np.full(len(REGIONS), -1, dtype=np.int64)
     gate_day, cutoff, gate = -1, float("nan"), None
     if scenario in ("staggered", "broken_cascade"):
