@@ -29,8 +29,9 @@ attributed to the launch. It is the weakest design the kit has, and every estima
 **Inference.** Given the variances the forecast is Gaussian; its mean and its full covariance over
 the post-period come from the state-space recursions, so the cumulative and average effects carry
 the forecast's joint uncertainty (errors of neighbouring periods are correlated). The variances'
-own estimation error is added by drawing them from their asymptotic distribution (law of total
-covariance); without it 95% intervals cover about 91% on a few months of history. Intervals are
+own estimation error is added by importance-sampling them (a flat prior on their square roots)
+and averaging the forecast over the draws (law of total covariance); plugged in alone they give
+95% intervals that cover about 88–91% on a few months of history. Intervals are
 normal on that covariance; ``Estimate.draws`` are seeded draws of the average effect.
 """
 
@@ -105,8 +106,8 @@ def its(
     placebo_dates
         Explicit placebo launch dates instead (each inside the pre-period).
     param_draws
-        Draws of the model's variances whose spread is added to the forecast's uncertainty
-        (0: plug-in, narrower and less honest intervals).
+        Importance draws of the model's variances over which the forecast is averaged, so
+        their estimation error enters the intervals (0: plug-in, narrower and less honest).
     n_draws
         Draws of the average effect returned in ``Estimate.draws`` (and used for the relative
         effect's interval).
