@@ -266,3 +266,28 @@ def test_holdout_analysis_end_to_end(holdout_sim):
     per_year = 365.0 / 30
     assert a.impact.annual_value == pytest.approx(a.primary.estimate * a.exposed * per_year)
     assert a.primary.n_units == truth["n_users"]
+
+
+def test_holdout_without_users_or_arm_column_says_what_to_pass(holdout_sim):
+    with pytest.raises(ck.SpecificationError, match=r"pass users= with one row per user and "
+                                                    r"the arm column 'arm'"):
+        ck.analyze_launch(holdout_sim.events, launch=holdout_sim.launch)
+    users = holdout_sim.load_users().drop(columns="arm")
+    with pytest.raises(ck.DataError, match=r"names the arm column 'arm', which the users"):
+        ck.analyze_launch(holdout_sim.events, launch=holdout_sim.launch, users=users)
+
+
+def test_global_launch_with_an_unknown_control_series_names_it(global_sim):
+    from causal_kit.analysis.shapes import daily_series
+    from causal_kit.source import open_events
+
+    launch = ck.Launch(name="ga", date=global_sim.launch.date,
+                       controls={"column": "platform", "launched": "app",
+                                 "untouched": ["tablet"]})
+    frame = open_events(global_sim.events).frame
+    with pytest.raises(ck.DataError, match=r"no events with platform='tablet'; the column holds "
+                                           r"\['app', 'web'\]"):
+        daily_series(frame, launch, ["revenue"])
+    series, controls = daily_series(frame, global_sim.launch, ["revenue"])
+    assert controls == ["web"] and list(series.columns) == ["day", "revenue", "revenue_web"]
+    assert len(series) == 91
