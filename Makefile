@@ -26,9 +26,10 @@ $(DEMO)/.complete: | $(STAMP)
 
 demo: $(DEMO)/.complete
 
-# the demo's six launches, one per decision: a staggered regional rollout, a clear win, a harmful
-# launch, one with no effect (the 90-day rule), the rollout whose cascade breaks (tasks improve,
-# revenue does not), and a launch gated on a user score (README: "The demo launches")
+# the demo's launches, one per decision and per launch shape: a staggered regional rollout, a
+# clear win, a harmful launch, one with no effect (the 90-day rule), the rollout whose cascade
+# breaks, a launch gated on a user score, a randomized holdout (20% of users kept on v1) and a
+# launch to every app user on one date (web untouched) (README: "The demo launches")
 report: $(STAMP) $(DEMO)/.complete
 	$(BIN)/causal-kit report --config data/demo_launches.json
 

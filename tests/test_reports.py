@@ -288,3 +288,58 @@ def test_a_rerun_of_the_day_gets_its_own_folder_and_keeps_the_earlier_one(tmp_pa
     assert (final / "report.html").read_text() == "old"
     assert (second / "report.html").read_text() == "new"
     assert sorted(p.name for p in (tmp_path / "launch").iterdir()) == [RUN_DATE, f"{RUN_DATE}.2"]
+
+
+# --- the two launch shapes without regions to compare: a holdout and a launch to everyone ----
+
+@pytest.fixture(scope="module")
+def shape_reports(tmp_path_factory):
+    demo = make_demo_data(tmp_path_factory, ("holdout", "global_launch"))
+    out = tmp_path_factory.mktemp("shape-reports")
+    reports = {}
+    for scenario in ("holdout", "global_launch"):
+        report = ck.run_report("attribution_report", output_root=out, run_date=RUN_DATE,
+                               parameters={"data_dir": str(demo / scenario)})
+        reports[scenario] = (report, json.loads((demo / scenario / "truth.json").read_text()))
+    return reports
+
+
+def test_holdout_is_reported_as_an_experiment_that_covers_its_truth(shape_reports):
+    report, truth = shape_reports["holdout"]
+    s = report.summary
+    ck.validate_summary(s)
+    assert s["method"] == "experiment:cuped" and s["outcome"] == "revenue_30d"
+    att = truth["holdout"]["att"]["revenue_30d"]
+    assert s["ci_low"] <= att <= s["ci_high"]
+    # money: the v2 arm's users x the per-user 30-day effect, twelve-odd windows a year
+    true_value = att * truth["holdout"]["n_by_arm"]["v2"] * 365 / 30
+    assert s["annual_value_low"] <= true_value <= s["annual_value_high"]
+    # past the 90-day window, the interval clears zero and the value clears the cost: ship
+    assert s["ci_low"] > 0 and s["decision"] == "ship"
+    srm = [c for c in s["scorecard"]["checks"] if c["check"] == "srm"]
+    assert srm and srm[0]["passed"]  # the arms match the planned 80/20 split
+    assert s["scorecard"]["grade"] == "high" and s["scorecard"]["design_strength"] == 2
+    reasons = {r["design"]: r["reason"] for r in s["triangulation"]["eligibility"]}
+    assert "not rolled out region by region" in reasons["did"]
+    assert "forecast-only design is not needed" in reasons["its"]
+
+
+def test_global_launch_is_reported_by_its_with_the_forecast_warning(shape_reports):
+    report, truth = shape_reports["global_launch"]
+    s = report.summary
+    ck.validate_summary(s)
+    assert s["method"].startswith("its") and s["outcome"] == "revenue"
+    effect = truth["global"]["effect_per_day"]["revenue"]
+    assert s["ci_low"] <= effect <= s["ci_high"]
+    assert s["annual_value_low"] <= effect * 365 <= s["annual_value_high"]
+    # past the 90-day window the forecast's interval still reaches below zero: the business
+    # impact could not be measured in time, so the 90-day rule says kill or pivot
+    assert s["ci_low"] < 0 < s["ci_high"]
+    assert s["decision"] == "roll back" and s["decision_rule"] == "ninety_day"
+    ran = {row["design"] for row in s["triangulation"]["concordance"]}
+    assert ran == {"its", "rdd"}  # ITS and RD in time
+    assert s["scorecard"]["design_strength"] == 0
+    assert any("forecast-only" in r for r in s["scorecard"]["reasons"])
+    html = report.html.read_text()
+    assert "Caution:" in html and "no untreated group" in html
+    assert "Designs compared" in html and "interrupted time series" in html

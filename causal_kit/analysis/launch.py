@@ -41,7 +41,7 @@ from causal_kit.evidence.scorecard import Scorecard, scorecard
 from causal_kit.evidence.segments import Segments, by_segment
 from causal_kit.evidence.triangulate import Triangulation, triangulate
 from causal_kit.metrics import METRICS, build_panel, user_outcomes
-from causal_kit.source import open_events
+from causal_kit.source import as_date, date_bounds, open_events
 
 PERIODS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -63,7 +63,8 @@ class LaunchAnalysis:
     outcome
         The primary metric.
     design
-        ``"did"``, ``"sc"`` or ``"rdd"``: the design behind the headline.
+        ``"did"``, ``"sc"``, ``"rdd"``, ``"experiment"`` or ``"its"``: the design behind the
+        headline.
     grain
         What one unit of the effect is per: ``"region-week"``…, or ``"user over 30 days"``
         for a score-gated launch.
@@ -218,10 +219,15 @@ def analyze_launch(
     time
         Panel period for panel designs: ``"day"``, ``"week"`` or ``"month"``.
     design
-        ``"auto"``, ``"did"``, ``"sc"`` or ``"rdd"``. ``"auto"`` picks regression discontinuity
-        for a score-gated launch, synthetic control when one unit was launched to (a single
-        treated cluster leaves difference-in-differences without honest standard errors), and
-        difference-in-differences otherwise.
+        ``"auto"``, ``"did"``, ``"sc"``, ``"rdd"``, ``"experiment"`` or ``"its"``. ``"auto"``
+        picks from the launch's shape: the randomized experiment for a holdout (per-user 30-day
+        outcomes, CUPED on pre-period activity, ``srm`` against the planned split), the
+        interrupted time series for a launch to everyone (the daily series of the launched
+        product with the untouched series as controls), regression discontinuity for a
+        score-gated launch, and for a regional rollout synthetic control when one unit was
+        launched to (a single treated cluster leaves difference-in-differences without honest
+        standard errors) and difference-in-differences otherwise. Triangulation runs every
+        other design that applies and says why the rest do not.
     cascade_metrics
         Level → metric for the cascade (defaults: latency, task success, active users, revenue;
         for a score gate the per-user 30-day outcomes).
@@ -246,9 +252,20 @@ def analyze_launch(
     -------
     LaunchAnalysis
     """
-    design = check_option("design", design, ("auto", "did", "sc", "rdd"))
+    design = check_option("design", design, ("auto", "did", "sc", "rdd", "experiment", "its"))
     if design == "auto":
-        design = "rdd" if launch.gate else ("sc" if len(launch.start) == 1 else "did")
+        design = auto_design(launch)
+    if design == "experiment" and launch.shape != "holdout":
+        raise SpecificationError(
+            f"launch {launch.name!r} is {launch.shape!r}, not randomized; design='experiment' "
+            "needs Launch(arms={'column': ..., 'treatment': ..., 'control': ...}). Use "
+            "design='auto'."
+        )
+    if design == "its" and launch.shape != "global":
+        raise SpecificationError(
+            f"launch {launch.name!r} is {launch.shape!r}; design='its' needs a launch to "
+            "everyone, Launch(date=...). Use design='auto'."
+        )
     if design == "rdd" and not launch.gate:
         raise SpecificationError(
             f"launch {launch.name!r} has no score gate; design='rdd' needs "
@@ -258,7 +275,11 @@ def analyze_launch(
     source = open_events(events)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CausalKitWarning)
-        if design == "rdd":
+        if design in ("experiment", "its"):
+            result = _analyze_shape(source, launch, outcome, users, time, design,
+                                    cascade_metrics, guardrail_metrics, segment, value_per_unit,
+                                    exposed, yearly_cost, upfront_cost, as_of, level, seed)
+        elif design == "rdd":
             result = _analyze_gate(source, launch, outcome or "revenue_30d", users,
                                    cascade_metrics, segment, value_per_unit, exposed,
                                    yearly_cost, upfront_cost, as_of, level, seed)
@@ -266,12 +287,55 @@ def analyze_launch(
             result = _analyze_panel(source, launch, outcome or "revenue", users, time, design,
                                     cascade_metrics, guardrail_metrics, segment, value_per_unit,
                                     exposed, yearly_cost, upfront_cost, as_of, level, seed)
-    notes = tuple(dict.fromkeys(str(w.message) for w in caught
-                                if issubclass(w.category, CausalKitWarning)))
+    notes = tuple(dict.fromkeys(
+        ([str(result.primary.details["warning"])] if "warning" in result.primary.details else [])
+        + [str(w.message) for w in caught if issubclass(w.category, CausalKitWarning)]))
     for w in caught:
         if not issubclass(w.category, CausalKitWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return replace(result, notes=notes)
+
+
+def auto_design(launch: Launch) -> str:
+    """Return the design a launch's shape picks (see :func:`analyze_launch`)."""
+    if launch.shape == "holdout":
+        return "experiment"
+    if launch.shape == "global":
+        return "its"
+    if launch.shape == "score_gate":
+        return "rdd"
+    return "sc" if len(launch.start) == 1 else "did"
+
+
+def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any, time: Grain,
+                   design: str, cascade_metrics: Mapping[str, str] | None,
+                   guardrail_metrics: Sequence[str], segment: str | None,
+                   value_per_unit: float, exposed: int | None, yearly_cost: float | None,
+                   upfront_cost: float, as_of: Any, level: float, seed: int) -> LaunchAnalysis:
+    from causal_kit.analysis.shapes import global_parts, holdout_parts
+
+    if design == "experiment":
+        panel, n_treated = None, 0
+        if len(set(launch.start.values())) > 1:  # a holdout also rolled out by region
+            panel = build_panel(source, unit=launch.unit, time=time, metrics=["revenue"],
+                                launch=launch, users=users)
+            n_treated = int(panel.loc[panel["treated"] == 1, launch.unit].nunique())
+        name = outcome or "revenue_30d"
+        parts = holdout_parts(source, launch, name, users, time, cascade_metrics, segment,
+                              exposed, level, seed, panel, synth_options(n_treated))
+    else:
+        name = outcome or "revenue"
+        parts = global_parts(source, launch, name, cascade_metrics, guardrail_metrics, segment,
+                             exposed, level, seed)
+    primary, chain, chain_est, guards, tri, segs, window, n_exposed, per_year, grain = parts
+    if as_of is None and design == "experiment":  # the holdout runs on after the 30-day window
+        as_of = date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[1]
+    planned_est = {m: chain_est[m] for m in _plan_metrics(launch) if m in chain_est}
+    baselines = {m: b for m, e in {**chain_est, **planned_est}.items()
+                 if (b := _counterfactual_level(e)) is not None}
+    return _finish(launch, name, design, grain, primary, chain, chain_est, guards, tri, segs,
+                   window, n_exposed, value_per_unit, per_year, yearly_cost, upfront_cost, as_of,
+                   None, baselines, planned_est)
 
 
 def synth_options(n_treated: int) -> dict[str, str]:
@@ -414,6 +478,20 @@ def _plan_metrics(launch: Launch) -> list[str]:
     return [m for m in dict.fromkeys(names) if m in METRICS]
 
 
+def _counterfactual_level(est: Estimate) -> float | None:
+    """Return the level without the launch: a holdout's control mean, or ITS's forecast mean."""
+    details = dict(est.details or {})
+    if "control_mean" in details:
+        return float(details["control_mean"])
+    path = details.get("counterfactual_path")
+    if isinstance(path, pd.DataFrame) and "counterfactual" in path:
+        return float(path["counterfactual"].mean())
+    by_period = est.by_period
+    if by_period is not None and "counterfactual" in by_period:
+        return float(by_period["counterfactual"].mean())
+    return None
+
+
 def _untreated_side(est: Estimate) -> float | None:
     """Return the untreated side's fit at the cutoff of a regression discontinuity."""
     details = dict(est.details or {})
@@ -456,10 +534,12 @@ def _finish(launch: Launch, outcome: str, design: str, grain: str, primary: Esti
             f"launch {launch.name!r} starts on {launch.first_start}, after the end of the data "
             f"({end}); check the launch's start dates or as_of."
         )
-    score = scorecard(list(tri.estimates.values()) or [primary], triangulation=tri)
+    score = scorecard(list(tri.estimates.values()) or [primary], triangulation=tri,
+                      primary=primary)
     model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
                          periods_per_year=periods_per_year,
                          unit_name="users" if grain.startswith("user") else
+                         "launched product(s)" if launch.shape == "global" else
                          f"{launch.unit}(s) launched to")
     impact = translate(primary, value_model=model, cost=yearly_cost,
                        upfront_cost=upfront_cost, criteria=decided_on, days_since_launch=days,

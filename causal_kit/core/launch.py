@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from causal_kit.core.errors import SpecificationError
+from causal_kit.core.options import LaunchShape
+from causal_kit.core.shape import check_shape, normalise_arms, normalise_controls, parse_date
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,17 @@ class Launch:
         When the plan was registered and the content it was registered with (``registered_at``,
         ``content_hash``, ``content``), as :func:`causal_kit.register_plan` writes it; ``None``
         when it was never registered.
+    shape
+        ``"holdout"``, ``"global"``, ``"regional"`` or ``"score_gate"``; derived from the other
+        fields when omitted (see :mod:`causal_kit.core.shape`). It picks the design.
+    arms
+        For a randomized holdout: ``{"column": "arm", "treatment": "v2", "control": "v1",
+        "split": {"v2": 0.9, "v1": 0.1}}`` (``split``, the planned shares, is optional).
+    date
+        The one launch date of a global launch, or the first day of a holdout.
+    controls
+        For a global launch, the series the launch did not touch: ``{"column": "platform",
+        "launched": "app", "untouched": ["web"]}``.
     """
 
     name: str
@@ -240,6 +253,10 @@ class Launch:
     gate: Mapping[str, Any] | None = None
     plan: Plan | None = None
     registration: Mapping[str, Any] | None = None
+    shape: LaunchShape | None = None
+    arms: Mapping[str, Any] | None = None
+    date: Any = None
+    controls: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -260,11 +277,23 @@ class Launch:
                     "use ISO format like '2026-03-02'."
                 ) from exc
         object.__setattr__(self, "start", norm)
+        self._set_shape()
+
+    def _set_shape(self) -> None:
+        day = parse_date(self.name, self.date)
+        arms = normalise_arms(self.name, self.arms)
+        controls = normalise_controls(self.name, self.controls)
+        shape = check_shape(self.name, self.shape, arms=arms, gate=self.gate, date=day,
+                            start=self.start, controls=controls)
+        for key, value in (("date", day), ("arms", arms), ("controls", controls),
+                           ("shape", shape)):
+            object.__setattr__(self, key, value)
 
     @property
     def first_start(self) -> dt.date | None:
-        """The earliest start date, or ``None`` when no unit is listed."""
-        return min(self.start.values()) if self.start else None
+        """The earliest start date (or the launch's ``date``), ``None`` when there is none."""
+        dates = [*self.start.values(), *([self.date] if self.date is not None else [])]
+        return min(dates) if dates else None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe description (the format of ``launch.json``)."""
@@ -273,6 +302,10 @@ class Launch:
             "unit": self.unit,
             "start": {str(k): v.isoformat() for k, v in self.start.items()},
             "gate": dict(self.gate) if self.gate else None,
+            "shape": self.shape,
+            **({"arms": dict(self.arms)} if self.arms else {}),
+            **({"date": self.date.isoformat()} if self.date is not None else {}),
+            **({"controls": dict(self.controls)} if self.controls else {}),
             "criteria": {
                 "min_effect": self.criteria.min_effect,
                 "roi_bar": self.criteria.roi_bar,
@@ -299,7 +332,8 @@ class Launch:
         SpecificationError
             If ``name`` is missing or a field is unknown (the valid ones are listed).
         """
-        known = {"name", "unit", "start", "gate", "criteria", "plan", "registration"}
+        known = {"name", "unit", "start", "gate", "criteria", "plan", "registration", "shape",
+                 "arms", "date", "controls"}
         unknown = sorted(set(spec) - known)
         if unknown or "name" not in spec:
             raise SpecificationError(
@@ -318,6 +352,10 @@ class Launch:
             gate=spec.get("gate"),
             plan=Plan.from_dict(spec["plan"]) if spec.get("plan") is not None else None,
             registration=spec.get("registration"),
+            shape=spec.get("shape"),
+            arms=spec.get("arms"),
+            date=spec.get("date"),
+            controls=spec.get("controls"),
         )
 
 

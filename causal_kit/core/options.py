@@ -22,7 +22,9 @@ Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 CheckKind = Literal["identifying", "robustness"]
 Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade", "clear_win",
-                   "harmful", "no_effect"]
+                   "harmful", "no_effect", "holdout", "global_launch"]
+# Launch shapes (see causal_kit.core.shape)
+LaunchShape = Literal["holdout", "global", "regional", "score_gate"]
 
 
 def check_option(name: str, value: Any, allowed: Any) -> Any:
@@ -61,7 +63,7 @@ SurrogateDesign = Literal["experiment", "did", "rdd"]
 SurrogateModel = Literal["linear", "boosting"]
 #: Exceptions to the 90-day rule a plan may declare (none, or one of the named kinds).
 RuleException = Literal["none", "platform", "long_sales_cycle", "timeboxed_bet"]
-TriangulationDesign = Literal["did", "sc", "rdd"]
+TriangulationDesign = Literal["did", "sc", "rdd", "experiment", "its"]
 
 # Experiments
 MultipleTesting = Literal["holm", "bh", "none"]

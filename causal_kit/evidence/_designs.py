@@ -1,4 +1,4 @@
-"""Find the design front doors (``did``, ``synthetic_control``, ``rdd``) at call time."""
+"""Find the design front doors (``did``, ``synthetic_control``, ``rdd``, ``experiment``...)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ FRONT_DOORS = {
     "did": ("causal_kit.design.did", "did"),
     "sc": ("causal_kit.design.synth", "synthetic_control"),
     "rdd": ("causal_kit.design.rdd", "rdd"),
+    "experiment": ("causal_kit.design.experiment", "experiment"),
+    "its": ("causal_kit.design.its", "its"),
 }
 NAMES = {
     "did": "difference-in-differences",
     "sc": "synthetic control",
     "rdd": "regression discontinuity",
+    "experiment": "randomized experiment",
+    "its": "interrupted time series",
 }
 
 

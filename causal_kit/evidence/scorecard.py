@@ -7,6 +7,10 @@ The rule (printed with every scorecard):
   stage of a fuzzy discontinuity);
 * an estimate that ran no checks at all costs 1 point (nothing vouches for it);
 * designs that disagree cost 2 points (1 when they agree on the direction but not the size);
+* the headline design's strength: a randomized experiment ranks first (0 points), a
+  quasi-experiment (difference-in-differences, synthetic control, regression discontinuity)
+  second (0 points), a forecast-only interrupted time series last (2 points: with no untreated
+  group it is at best medium); :attr:`Scorecard.rank` orders scorecards by grade, then design;
 * grade: **high** with 0 points, **medium** with 1-2, **low** with 3 or more.
 
 Every point comes with a reason in plain language, so a reader sees what lowered the grade.
@@ -44,9 +48,21 @@ GRADE_RULE = (
     "1 point per failed check (2 for a test of an identifying assumption: parallel trends, "
     "no anticipation, manipulation, pre-period fit, first stage); 1 point for an estimate "
     "without checks; "
-    "2 points when designs disagree (1 when only their sizes differ); high = 0 points, "
+    "2 points when designs disagree (1 when only their sizes differ); 2 points for a "
+    "forecast-only headline design (interrupted time series); high = 0 points, "
     "medium = 1-2, low = 3 or more"
 )
+#: Headline design → (strength: 2 randomized, 1 quasi-experimental, 0 forecast-only, points, why).
+DESIGN_STRENGTH = {
+    "experiment": (2, 0, "randomized experiment: the arms differ only by chance, so the "
+                   "estimate rests on no untestable assumption beyond a clean randomization"),
+    "its": (0, 2, "forecast-only design (interrupted time series): with no untreated group the "
+            "counterfactual is a forecast from the pre-launch period, and anything else that "
+            "changed on the launch date is counted as the launch's effect"),
+}
+QUASI = (1, 0, "quasi-experiment: the estimate rests on an identifying assumption the checks can "
+         "test only in part (parallel trends, a good synthetic match, no manipulation at a cutoff)")
+GRADE_ORDER = {"high": 2, "medium": 1, "low": 0}
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,13 @@ class Scorecard(ShowsSummary):
     points: int
     reasons: tuple[str, ...]
     checks: pd.DataFrame
+    design_strength: int = 1
+    design_basis: str = QUASI[2]
+
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        """Sort key, higher = more trustworthy: grade, then design strength, then fewer points."""
+        return (GRADE_ORDER[self.grade], self.design_strength, -self.points)
 
     @property
     def n_failed(self) -> int:
@@ -86,6 +109,7 @@ class Scorecard(ShowsSummary):
                 ("Grade", self.grade),
                 ("Checks passed", f"{n - self.n_failed} of {n}"),
                 ("Points lost", str(self.points)),
+                ("Design", self.design_basis),
                 ("Rule", GRADE_RULE),
             ],
             [("Checks", table)],
@@ -99,6 +123,8 @@ class Scorecard(ShowsSummary):
             "points": self.points,
             "reasons": list(self.reasons),
             "rule": GRADE_RULE,
+            "design_strength": self.design_strength,
+            "design_basis": self.design_basis,
             "n_checks": len(self.checks),
             "n_failed": self.n_failed,
             "checks": json_safe(self.checks),
@@ -141,7 +167,8 @@ def _collect(results: Any) -> tuple[dict[str, Estimate], Triangulation | None]:
     return out, None
 
 
-def scorecard(results: Any, *, triangulation: Triangulation | None = None) -> Scorecard:
+def scorecard(results: Any, *, triangulation: Triangulation | None = None,
+              primary: Estimate | None = None) -> Scorecard:
     """Roll the checks of every design that ran up into one confidence grade.
 
     Parameters
@@ -151,6 +178,8 @@ def scorecard(results: Any, *, triangulation: Triangulation | None = None) -> Sc
         :class:`~causal_kit.evidence.triangulate.Triangulation` (its estimates and verdict).
     triangulation
         A triangulation whose agreement verdict should count (when ``results`` is not one).
+    primary
+        The headline estimate whose design sets the design term (default: the first estimate).
 
     Returns
     -------
@@ -190,6 +219,10 @@ def scorecard(results: Any, *, triangulation: Triangulation | None = None) -> Sc
         cost = 2 if tri.verdict == "disagree" else 1
         points += cost
         reasons.append((cost, f"designs: {tri.verdict_message}"))
+    strength, cost, basis = _design_term(primary or next(iter(estimates.values())))
+    if cost:
+        points += cost
+        reasons.append((cost, f"design: {basis}."))
     grade: Grade = "high" if points == 0 else ("medium" if points <= 2 else "low")
     reasons.sort(key=lambda r: -r[0])
     columns = ["design", "check", "passed", "statistic", "p_value", "weight", "message"]
@@ -198,4 +231,12 @@ def scorecard(results: Any, *, triangulation: Triangulation | None = None) -> Sc
         points=points,
         reasons=tuple(r for _, r in reasons),
         checks=pd.DataFrame(rows, columns=columns),
+        design_strength=strength,
+        design_basis=basis,
     )
+
+
+def _design_term(est: Estimate) -> tuple[int, int, str]:
+    """Return the headline design's strength, points and sentence (:data:`DESIGN_STRENGTH`)."""
+    family = est.method.split(":", 1)[0]
+    return DESIGN_STRENGTH.get(family, QUASI)

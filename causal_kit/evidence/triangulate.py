@@ -7,7 +7,11 @@ Which designs apply:
 * **synthetic control** — the same panel with at least two never-treated donor units and at least
   three pre-launch periods for every treated unit, to fit the pre-period;
 * **regression discontinuity** — the launch was gated on a score: a running variable and a
-  cutoff, with observations on both sides of it.
+  cutoff, with observations on both sides of it; for a launch to everyone, **RD in time** on the
+  daily series (days just before the launch date against days just after);
+* **randomized experiment** — the launch drew an arm per user (a holdout): both arms hold users;
+* **interrupted time series** — one launch date and a series with at least two weekly cycles
+  before it; not run when the launch left an untreated comparison group.
 
 Each design that does not apply says why. The concordance table puts the estimates and intervals
 side by side; the verdict is **agree** when every pair of intervals overlaps and the estimates
@@ -34,6 +38,13 @@ from causal_kit.core.options import TriangulationDesign, check_option
 from causal_kit.core.panel import prepare_panel
 from causal_kit.core.render import Rendered, ShowsSummary
 from causal_kit.evidence._designs import NAMES, design_function
+from causal_kit.evidence._eligibility import (
+    experiment_eligible,
+    its_eligible,
+    no_untreated_reason,
+    not_rolled_out_reason,
+    rdd_in_time_eligible,
+)
 
 MIN_DONORS = 2
 MIN_PRE_PERIODS_SC = 3
@@ -101,6 +112,9 @@ def triangulate(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     level: float = 0.95,
     seed: int | None = None,
+    series: Any = None,
+    series_time: str | None = None,
+    estimates: Mapping[str, Estimate] | None = None,
 ) -> Triangulation:
     """Run every design eligible for the launch's shape and compare the estimates.
 
@@ -124,13 +138,19 @@ def triangulate(
         (``{"column": ..., "cutoff": ...}``) fills ``running=`` and ``cutoff=`` when those are not
         passed.
     designs
-        Which designs to consider: ``"did"``, ``"sc"``, ``"rdd"``.
+        Which designs to consider: ``"did"``, ``"sc"``, ``"rdd"``, ``"experiment"`` (needs
+        ``users`` and a launch with ``arms``), ``"its"`` (needs ``series``).
     options
         Extra arguments per design, e.g. ``{"did": {"method": "cs"}, "sc": {"method": "sdid"}}``.
     level
         Confidence level of every interval.
     seed
         Seed passed to every design.
+    series, series_time
+        A daily (or weekly) series with ``outcome`` and its date column, for the interrupted time
+        series and, on a launch to everyone, RD in time.
+    estimates
+        Designs already run (design → estimate), e.g. the headline; used as they are.
 
     Returns
     -------
@@ -159,13 +179,41 @@ def triangulate(
         )
     common = {"level": level, "seed": seed}
     panel_args = {"outcome": outcome, "unit": unit, "time": time, "treatment": treatment}
-    rows, estimates = [], {}
+    rows, done = [], dict(estimates or {})
+    estimates = {}
     for name in chosen:
-        if name == "rdd":
+        if name in done:
+            estimates[name] = done[name]
+            rows.append({"design": name, "name": NAMES[name], "eligible": True, "ran": True,
+                         "reason": "the headline design for this launch's shape."})
+            continue
+        global_launch = launch is not None and launch.shape == "global"
+        if name == "rdd" and global_launch and running is None:
+            ok, reason = rdd_in_time_eligible(series, series_time, launch, outcome)
+            call_data = series
+            args = {"outcome": outcome, "running": series_time,
+                    "cutoff": launch.date if launch is not None else None}
+        elif name == "rdd":
             ok, reason = _rdd_eligible(users if users is not None else data,
                                        rdd_outcome or outcome, running, cutoff)
             call_data = users if users is not None else data
             args = {"outcome": rdd_outcome or outcome, "running": running, "cutoff": cutoff}
+        elif name == "experiment":
+            ok, reason = experiment_eligible(users, launch, rdd_outcome or outcome)
+            arms = dict(launch.arms or {}) if launch is not None else {}
+            call_data = users
+            args = {"outcome": rdd_outcome or outcome, "arm": arms.get("column"),
+                    "treatment": arms.get("treatment"), "control": arms.get("control"),
+                    "expected_split": arms.get("split")}
+        elif name == "its":
+            ok, reason = its_eligible(series, series_time, launch, outcome)
+            call_data = series
+            args = {"outcome": outcome, "time": series_time,
+                    "launch_date": launch.date if launch is not None else None}
+        elif global_launch and launch is not None:
+            ok, reason, call_data, args = False, no_untreated_reason(launch), None, {}
+        elif launch is not None and launch.shape == "holdout" and data is None:
+            ok, reason, call_data, args = False, not_rolled_out_reason(launch), None, {}
         else:
             ok, reason = _panel_eligible(name, data, unit, time, treatment, outcome)
             call_data, args = data, dict(panel_args)
@@ -173,7 +221,8 @@ def triangulate(
         if ok:
             try:
                 fn = design_function(name)
-                estimates[name] = fn(call_data, **args, **common, **opts.get(name, {}))
+                extra = {k: v for k, v in common.items() if not (name == "its" and v is None)}
+                estimates[name] = fn(call_data, **args, **extra, **opts.get(name, {}))
                 ran = True
             except CausalKitError as exc:
                 reason = f"eligible, but the design stopped: {exc}"
@@ -248,6 +297,21 @@ def _concordance(estimates: Mapping[str, Estimate]) -> tuple[pd.DataFrame, str, 
     cols = ["design", "method", "estimate", "ci_low", "ci_high", "p_value", "agrees"]
     if not estimates:
         return pd.DataFrame(columns=cols), "no design", "No design could run on this launch."
+    first = next(iter(estimates.values())).outcome
+    other = [n for n in estimates if estimates[n].outcome != first]
+    if other:  # a design on another outcome (e.g. region-week revenue beside per-user revenue)
+        table, verdict, message = _concordance(
+            {n: e for n, e in estimates.items() if e.outcome == first})
+        extra = pd.DataFrame({"design": other, "method": [estimates[n].method for n in other],
+                              "estimate": [float(estimates[n].estimate) for n in other],
+                              "ci_low": [min(estimates[n].ci) for n in other],
+                              "ci_high": [max(estimates[n].ci) for n in other],
+                              "p_value": [float(estimates[n].p_value) for n in other],
+                              "agrees": [None] * len(other)}, columns=cols)
+        table = pd.concat([table.astype({"agrees": object}), extra], ignore_index=True)
+        note = " ".join(f"{NAMES[n]} measures {estimates[n].outcome!r}, not {first!r}, so it is "
+                        "shown but not compared." for n in other)
+        return table, verdict, f"{message} {note}"
     names = list(estimates)
     est = np.array([float(estimates[n].estimate) for n in names])
     lo = np.array([min(estimates[n].ci) for n in names], dtype=float)

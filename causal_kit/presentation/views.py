@@ -198,6 +198,8 @@ def executive_summary(a: LaunchAnalysis) -> Block:
         f'<p class="ck-headline"><strong>{esc(first)}</strong> '
         f'<a href="#engineering-appendix">How we know</a></p>'
         + "".join(f"<p>{esc(t)}</p>" for t in rest)
+        + (f'<p class="ck-warning"><strong>Caution:</strong> {esc(str(e.details["warning"]))}</p>'
+           if "warning" in e.details else "")
         + f'<div class="ck-kpis">{kpis}</div>{plan_line}'
         f"{figure_html(value_chart(a), 'value per year with its range, and the yearly cost')}"
         "</section>"

@@ -29,6 +29,7 @@ from causal_kit.simulate.writer import (
     BufferedParquet,
     events_table,
     users_table,
+    with_shape_columns,
 )
 
 DEFAULT_CHUNK_USERS = 100 * BLOCK_USERS
@@ -107,7 +108,11 @@ def simulate(
     scenario
         ``"staggered"`` (half the regions on v2 at four dates), ``"single_market"`` (one region),
         ``"score_gate"`` (users with ``score >= 0.7`` from one date, every region) or
-        ``"broken_cascade"`` (as staggered, but engagement and revenue do not respond).
+        ``"broken_cascade"`` (as staggered, but engagement and revenue do not respond),
+        ``"holdout"`` (from one date every user on v2 except a random 20% kept on v1: the
+        ``arm`` column of ``users.parquet``) or ``"global_launch"`` (from one date every user of
+        the app on v2; the web platform, the ``platform`` column of users and events, is the
+        untouched control series).
     n_users
         Users, including those who signed up before the window.
     n_days
@@ -145,7 +150,11 @@ def simulate(
     with v2 minus without, on the same users), ``event_time`` (metric -> list of ``event_week,
     effect, n_units``) and ``gate`` (score gate only: ``effect_at_cutoff`` per user outcome such
     as ``revenue_30d`` and ``retained_d30``, with ``window_days``, ``lookback_days``,
-    ``n_users``, ``observed_mean``; else ``null``).
+    ``n_users``, ``observed_mean``; else ``null``), ``holdout`` (holdout only: ``att``, the mean
+    over the v2 arm's users of each 30-day outcome with v2 minus without, ``n_by_arm``,
+    ``observed_mean`` by arm) and ``global`` (global launch only: ``effect_per_day`` of the
+    app's daily series — revenue, active users, tasks, task success rate, latency — averaged over
+    the post-launch days, and ``untouched_effect_per_day`` of the web series, exactly 0).
     """
     check_option("scenario", scenario, Scenario)
     n_users, n_days, seed, chunk_users = _checked_sizes(n_users, n_days, seed, chunk_users)
@@ -182,6 +191,8 @@ def simulate(
             "att": att,
             "event_time": dynamic,
             "gate": acc.gate(),
+            "holdout": acc.holdout(),
+            "global": acc.global_launch(),
         }
         registered = register_plan(
             assignment.launch, path=tmp / "launch.json",
@@ -210,7 +221,10 @@ def _checked_sizes(n_users: Any, n_days: Any, seed: Any, chunk_users: Any) -> tu
 def _write(ctx: Any, acc: TruthAccumulator, tmp: Path, blocks_per_chunk: int,
            progress: bool) -> int:  # fmt: skip
     (tmp / "events").mkdir()
-    users = BufferedParquet(tmp / "users.parquet", USER_SCHEMA)
+    a = ctx.assignment
+    user_extra = ("arm",) if a.holdout_day >= 0 else ("platform",) if a.global_day >= 0 else ()
+    event_schema = with_shape_columns(EVENT_SCHEMA, ("platform",) if a.global_day >= 0 else ())
+    users = BufferedParquet(tmp / "users.parquet", with_shape_columns(USER_SCHEMA, user_extra))
     n_blocks = block_count(ctx.n_users)
     blocks: Any = range(n_blocks)
     if progress:
@@ -224,7 +238,7 @@ def _write(ctx: Any, acc: TruthAccumulator, tmp: Path, blocks_per_chunk: int,
             if part is not None:
                 part.close()
             index = b // blocks_per_chunk
-            part = BufferedParquet(tmp / "events" / f"part-{index:05d}.parquet", EVENT_SCHEMA)
+            part = BufferedParquet(tmp / "events" / f"part-{index:05d}.parquet", event_schema)
         out = simulate_block(ctx, b)
         acc.add(out)
         table = events_table(out.events, ctx.world.start)

@@ -29,6 +29,8 @@ GATE_WINDOW_DAYS = 30
 GATE_LOOKBACK_DAYS = 28
 GATE_OUTCOMES = ("revenue", "sessions", "tasks", "active_days", "retained")
 GATE_BAND = 0.2  # users kept around the cutoff for the truth at the cutoff
+#: Per platform x day sums of a global launch's truth, per world.
+DAILY_COMPONENTS = ("revenue", "active_users", "tasks", "task_successes", "latency_sum")
 
 EV_SESSION, EV_TASK, EV_PURCHASE = 0, 1, 2
 
@@ -78,6 +80,7 @@ class BlockOutput:
     events: dict[str, np.ndarray]
     cells: np.ndarray  # (n_worlds, n_components, n_regions * n_weeks)
     gate: dict[str, np.ndarray] | None
+    daily: np.ndarray | None = None  # global launch: (n_worlds, n_daily, 2 * n_days)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -140,7 +143,8 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
     hazard_pre = h0 * cum_early[np.maximum(-signup, 0)]
     v2_hazard = np.ones(n) if ctx.assignment.broken else np.exp(-link * (p1 - p0))
 
-    starts = _treatment_starts(ctx, region, score)
+    shape = _shape_draws(ctx, block, n)
+    starts = _treatment_starts(ctx, region, score, shape)
     active = []
     for t_start in starts:
         on_v2 = days[None, :] >= t_start[:, None]
@@ -177,6 +181,7 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
 
     cells = np.zeros((len(starts), len(COMPONENTS), n_cells))
     gate_out: dict[str, np.ndarray] | None = None
+    daily: np.ndarray | None = None
     events: dict[str, np.ndarray] = {}
     for k, (t_start, act) in enumerate(zip(starts, active, strict=True)):
         act_m = act[ui, di]
@@ -213,9 +218,13 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
                 first, ui, di, on_m, act_m, n_sess, sess_of, sess_sec, buy, buy_sec, amount,
                 chain_of, chain_sec, attempted, succeeded, latency, cost,
             )
-        if ctx.assignment.gate_day >= 0:
+        if ctx.assignment.window_day >= 0:
             gate_out = _gate_outcomes(gate_out, k, ctx, act, ui, di, act_m, n_sess, buy,
                                       amount, chain_of, attempted, signup, score)  # fmt: skip
+            gate_out.update(shape)
+        if "platform" in shape:
+            daily = _daily_platform(daily, k, ctx, shape["platform"], act, ui, di, buy, amount,
+                                    chain_of, attempted, succeeded, latency)  # fmt: skip
 
     users = {
         "user_id": first + np.arange(n, dtype=np.int64),
@@ -226,13 +235,56 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
     }
     events["region"] = region[events.pop("local_user")].astype(np.int8)
     events["segment"] = power[events["user_id"] - first].astype(np.int8)
-    return BlockOutput(users, events, cells, gate_out)
+    users.update(shape)
+    if "platform" in shape:
+        events["platform"] = shape["platform"][events["user_id"] - first]
+    return BlockOutput(users, events, cells, gate_out, daily)
 
 
-def _treatment_starts(ctx: Context, region: np.ndarray, score: np.ndarray) -> list[np.ndarray]:
+def _shape_draws(ctx: Context, block: int, n: int) -> dict[str, np.ndarray]:
+    """Per-user draws of the holdout and global launch scenarios, from their own stream.
+
+    ``arm`` (1 = v2, 0 = kept on v1) for a holdout; ``platform`` (0 = app, 1 = web) for a
+    global launch; nothing otherwise (the other scenarios' streams are untouched).
+    """
+    a = ctx.assignment
+    if a.holdout_day < 0 and a.global_day < 0:
+        return {}
+    rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 3, block]))
+    if a.holdout_day >= 0:
+        return {"arm": (rng.random(n) >= a.holdout_share).astype(np.int8)}
+    return {"platform": (rng.random(n) < a.web_share).astype(np.int8)}
+
+
+def _daily_platform(
+    acc: np.ndarray | None, k: int, ctx: Context, platform: np.ndarray, act: np.ndarray,
+    ui: np.ndarray, di: np.ndarray, buy: np.ndarray, amount: np.ndarray, chain_of: np.ndarray,
+    attempted: np.ndarray, succeeded: np.ndarray, latency: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Platform x day sums of :data:`DAILY_COMPONENTS` in world ``k`` (global launch truth)."""
+    n_days = ctx.n_days
+    if acc is None:
+        acc = np.zeros((len(ctx.world_names), len(DAILY_COMPONENTS), 2 * n_days))
+    cell = platform[ui].astype(np.int64) * n_days + di
+    cell_c = cell[chain_of]
+    size = 2 * n_days
+    acc[k, 0] = np.bincount(cell, weights=amount * buy, minlength=size)
+    acc[k, 1] = np.r_[act[platform == 0].sum(axis=0), act[platform == 1].sum(axis=0)]
+    acc[k, 2] = np.bincount(cell_c, weights=attempted.sum(axis=1), minlength=size)
+    acc[k, 3] = np.bincount(cell_c, weights=succeeded.sum(axis=1), minlength=size)
+    acc[k, 4] = np.bincount(cell_c, weights=(latency * attempted).sum(axis=1), minlength=size)
+    return acc
+
+
+def _treatment_starts(ctx: Context, region: np.ndarray, score: np.ndarray,
+                      shape: dict[str, np.ndarray]) -> list[np.ndarray]:  # fmt: skip
     """First v2 day of every user in each world (``n_days`` means never)."""
     a, never = ctx.assignment, ctx.n_days
     none = np.full(len(region), never, dtype=np.int64)
+    if "arm" in shape:  # randomized holdout: the v2 arm from the holdout day
+        return [np.where(shape["arm"] == 1, a.holdout_day, never), none]
+    if "platform" in shape:  # global launch: every app user from one day, web never
+        return [np.where(shape["platform"] == 0, a.global_day, never), none]
     if a.gate_day >= 0:
         observed = np.where(score >= a.cutoff, a.gate_day, never)
         return [observed, none, np.full(len(region), a.gate_day, dtype=np.int64)]
@@ -324,7 +376,7 @@ def _gate_outcomes(
     chain_of: np.ndarray, attempted: np.ndarray, signup: np.ndarray, score: np.ndarray,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Per-user outcomes in the window after a gated launch, in world ``k``."""
-    g = ctx.assignment.gate_day
+    g = ctx.assignment.window_day
     n = act.shape[0]
     lo, hi = g, g + GATE_WINDOW_DAYS
     if acc is None:

@@ -18,6 +18,9 @@ STAGGER_FRACTIONS = (0.35, 0.45, 0.55, 0.65)
 TAU_SCALE = {"clear_win": 2.0, "harmful": -1.0, "no_effect": 0.0}
 #: Share of the window before the single launch date of these scenarios.
 LAUNCH_FRACTION = {"clear_win": 0.45, "harmful": 0.5, "no_effect": 0.3}
+HOLDOUT_SHARE = 0.2  # share of users kept on v1 in the holdout scenario
+WEB_SHARE = 0.3  # share of users on the untouched platform in the global launch
+PLATFORMS = ("app", "web")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,15 @@ class Assignment:
         ``"harmful"`` (tasks fail more often), 0 in ``"no_effect"``, 1 elsewhere.
     launch
         The public :class:`~causal_kit.core.launch.Launch`.
+    holdout_day
+        For a randomized holdout, the first v2 day of the users drawn into v2; else ``-1``.
+    holdout_share
+        Share of users kept on v1 in a holdout (randomized at user level); else ``nan``.
+    global_day
+        For a launch to everyone, the day every app user gets v2 (web users never do); else
+        ``-1``.
+    web_share
+        Share of users on the untouched web platform of a global launch; else ``nan``.
     """
 
     scenario: str
@@ -50,6 +62,15 @@ class Assignment:
     broken: bool
     launch: Launch
     tau_scale: float = 1.0
+    holdout_day: int = -1
+    holdout_share: float = float("nan")
+    global_day: int = -1
+    web_share: float = float("nan")
+
+    @property
+    def window_day(self) -> int:
+        """First day of the per-user outcome window (score gate or holdout); ``-1`` if none."""
+        return self.gate_day if self.gate_day >= 0 else self.holdout_day
 
 
 def first_monday(start: dt.date) -> int:
@@ -75,6 +96,8 @@ def assign(scenario: str, world: World, seed: int) -> Assignment:
         week = int(np.clip(round(fraction * n_weeks), 2, max(n_weeks - 2, 2)))
         return monday + 7 * week
 
+    if scenario in ("holdout", "global_launch"):
+        return _shape_assignment(scenario, world, week_day(0.5 if scenario == "holdout" else 0.45))
     region_start = np.full(len(REGIONS), -1, dtype=np.int64)
     gate_day, cutoff, gate = -1, float("nan"), None
     if scenario in ("staggered", "broken_cascade"):
@@ -127,7 +150,7 @@ def demo_plan(scenario: str, world: World, tau_scale: float) -> tuple[Plan, Succ
     revenue +2% at 90 days; cost: under half the value; guardrail: mean latency at most 300 ms
     slower (panel launches; a score gate's user outcomes carry no latency).
     """
-    gated = scenario == "score_gate"
+    gated = scenario in ("score_gate", "holdout")  # per-user outcomes over 30 days
     fingerprint = hashlib.sha256(f"golden-tasks-500:{scenario}".encode()).hexdigest()[:16]
     plan = Plan(
         offline=LayerTarget("task_success_offline", OFFLINE_TARGET,
@@ -145,3 +168,30 @@ def demo_plan(scenario: str, world: World, tau_scale: float) -> tuple[Plan, Succ
     )
     guardrails = {} if gated else {"latency_ms": 300.0}
     return plan, SuccessCriteria(guardrails=guardrails)
+
+
+def _shape_assignment(scenario: str, world: World, day: int) -> Assignment:
+    """Return a randomized holdout or a launch to everyone, on ``day`` (no region is 'treated').
+
+    * ``holdout``: from ``day`` every user is on v2 except a random :data:`HOLDOUT_SHARE` kept
+      on v1, drawn per user (the ``arm`` column of ``users.parquet``).
+    * ``global_launch``: from ``day`` every user of the app is on v2; the users of the web
+      platform (:data:`WEB_SHARE` of users, the ``platform`` column of users and events) never
+      are: their series is the untouched control of the interrupted time series.
+    """
+    none = np.full(len(REGIONS), -1, dtype=np.int64)
+    date = (world.start + dt.timedelta(days=day)).isoformat()
+    if scenario == "holdout":
+        arms = {"column": "arm", "treatment": "v2", "control": "v1",
+                "split": {"v2": 1.0 - HOLDOUT_SHARE, "v1": HOLDOUT_SHARE}}
+        plan, criteria = demo_plan(scenario, world, 1.0)
+        launch = Launch(name=f"{LAUNCH_NAME}-holdout", unit="region", arms=arms, date=date,
+                        plan=plan, criteria=criteria)
+        return Assignment(scenario, none, -1, float("nan"), False, launch,
+                          holdout_day=day, holdout_share=HOLDOUT_SHARE)
+    controls = {"column": "platform", "launched": PLATFORMS[0], "untouched": [PLATFORMS[1]]}
+    plan, criteria = demo_plan(scenario, world, 1.0)
+    launch = Launch(name=f"{LAUNCH_NAME}-global", unit="region", date=date, controls=controls,
+                    plan=plan, criteria=criteria)
+    return Assignment(scenario, none, -1, float("nan"), False, launch,
+                      global_day=day, web_share=WEB_SHARE)

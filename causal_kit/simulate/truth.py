@@ -17,6 +17,7 @@ import pandas as pd
 
 from causal_kit.simulate.block import (
     COMPONENTS,
+    DAILY_COMPONENTS,
     GATE_BAND,
     GATE_LOOKBACK_DAYS,
     GATE_OUTCOMES,
@@ -66,7 +67,84 @@ TRUTH_METRICS: dict[str, Callable[[Components], np.ndarray]] = {
 }
 
 
-class TruthAccumulator:
+class _ShapeTruth:
+    """Truth of the holdout and global launch scenarios (mixed into :class:`TruthAccumulator`)."""
+
+    ctx: Context
+    n_eligible: int
+    arm_sums: dict[str, float]
+    daily: np.ndarray | None
+
+    def _add_holdout(self, g: dict[str, np.ndarray]) -> None:
+        eligible = g["eligible"]
+        v2 = eligible & (g["arm"] == 1)
+        v1 = eligible & (g["arm"] == 0)
+        self.n_eligible += int(eligible.sum())
+        sums = {"n_v2": float(v2.sum()), "n_v1": float(v1.sum())}
+        for o in GATE_OUTCOMES:
+            sums[f"{o}_effect_v2"] = float((g[f"{o}_observed"] - g[f"{o}_no_v2"])[v2].sum())
+            sums[f"{o}_v2"] = float(g[f"{o}_observed"][v2].sum())
+            sums[f"{o}_v1"] = float(g[f"{o}_observed"][v1].sum())
+        for k, v in sums.items():
+            self.arm_sums[k] = self.arm_sums.get(k, 0.0) + v
+
+    def holdout(self) -> dict[str, Any] | None:
+        """Return the holdout's truth: the average effect on the users drawn into v2 (ATT)."""
+        a = self.ctx.assignment
+        if a.holdout_day < 0:
+            return None
+        s = self.arm_sums
+        n_v2, n_v1 = max(s.get("n_v2", 0.0), 1.0), max(s.get("n_v1", 0.0), 1.0)
+        return {
+            "arms": dict(a.launch.arms or {}),
+            "launch_date": (self.ctx.world.start + dt.timedelta(days=a.holdout_day)).isoformat(),
+            "window_days": GATE_WINDOW_DAYS,
+            "lookback_days": GATE_LOOKBACK_DAYS,
+            "population": "users who signed up before the holdout began and were active in the "
+            f"{GATE_LOOKBACK_DAYS} days before it, in either arm",
+            "n_users": self.n_eligible,
+            "n_by_arm": {"v2": int(s.get("n_v2", 0)), "v1": int(s.get("n_v1", 0))},
+            "att": {_gate_name(o): s.get(f"{o}_effect_v2", 0.0) / n_v2 for o in GATE_OUTCOMES},
+            "observed_mean": {
+                arm: {_gate_name(o): s.get(f"{o}_{arm}", 0.0) / n for o in GATE_OUTCOMES}
+                for arm, n in (("v2", n_v2), ("v1", n_v1))
+            },
+        }
+
+    def global_launch(self) -> dict[str, Any] | None:
+        """Return the global launch's truth: the effect per post-launch day on the app."""
+        a, daily = self.ctx.assignment, self.daily
+        if a.global_day < 0 or daily is None:
+            return None
+        n_days = self.ctx.n_days
+        comp = {name: daily[:, j].reshape(daily.shape[0], 2, n_days)
+                for j, name in enumerate(DAILY_COMPONENTS)}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            series = {
+                "revenue": comp["revenue"],
+                "active_users": comp["active_users"],
+                "tasks": comp["tasks"],
+                "task_success_rate": comp["task_successes"] / comp["tasks"],
+                "latency_ms": comp["latency_sum"] / comp["tasks"],
+            }
+        post = slice(a.global_day, n_days)
+        effect = {name: float(np.nanmean(v[0, 0, post] - v[1, 0, post]))
+                  for name, v in series.items()}
+        untouched = {name: float(np.nanmean(v[0, 1, post] - v[1, 1, post]))
+                     for name, v in series.items()}
+        return {
+            **dict(a.launch.controls or {}),
+            "launch_date": (self.ctx.world.start + dt.timedelta(days=a.global_day)).isoformat(),
+            "grain": "platform-day",
+            "n_post_days": n_days - a.global_day,
+            "effect_per_day": effect,
+            "untouched_effect_per_day": untouched,
+            "observed_mean_per_day": {name: float(np.nanmean(v[0, 0, post]))
+                                      for name, v in series.items()},
+        }
+
+
+class TruthAccumulator(_ShapeTruth):
     """Sum block outputs, then turn them into ``truth.json`` and the truth panel."""
 
     def __init__(self, ctx: Context) -> None:
@@ -75,11 +153,18 @@ class TruthAccumulator:
         self.band: list[dict[str, np.ndarray]] = []
         self.observed_sums: dict[str, float] = {}
         self.n_eligible = 0
+        self.arm_sums: dict[str, float] = {}
+        self.daily: np.ndarray | None = None
 
     def add(self, out: BlockOutput) -> None:
         """Add one block."""
         self.cells += out.cells
+        if out.daily is not None:
+            self.daily = out.daily if self.daily is None else self.daily + out.daily
         if out.gate is None:
+            return
+        if "arm" in out.gate:
+            self._add_holdout(out.gate)
             return
         g = out.gate
         eligible = g["eligible"]
@@ -222,3 +307,4 @@ def _gate_name(outcome: str) -> str:
     if outcome == "retained":
         return f"retained_d{GATE_WINDOW_DAYS}"
     return f"{outcome}_{GATE_WINDOW_DAYS}d"
+

@@ -38,6 +38,24 @@ USER_SCHEMA = pa.schema(
     ]
 )
 ROW_GROUP_ROWS = 1_000_000
+#: Columns only some scenarios have (code -> label): a holdout's ``arm`` (users) and a global
+#: launch's ``platform`` (users and events), appended after the common columns.
+SHAPE_COLUMNS: dict[str, tuple[str, ...]] = {"arm": ("v1", "v2"), "platform": ("app", "web")}
+
+
+def with_shape_columns(schema: pa.Schema, names: tuple[str, ...]) -> pa.Schema:
+    """Return ``schema`` with the scenario-specific string columns ``names`` appended."""
+    for name in names:
+        schema = schema.append(pa.field(name, pa.string()))
+    return schema
+
+
+def _shape_arrays(data: dict[str, np.ndarray]) -> list[pa.Array]:
+    return [_labels(data[k], labels) for k, labels in SHAPE_COLUMNS.items() if k in data]
+
+
+def _shape_names(data: dict[str, np.ndarray]) -> tuple[str, ...]:
+    return tuple(k for k in SHAPE_COLUMNS if k in data)
 
 
 def _labels(codes: np.ndarray, names: tuple[str, ...]) -> pa.Array:
@@ -67,8 +85,9 @@ def events_table(ev: dict[str, np.ndarray], start: dt.date) -> pa.Table:
         pa.array(ev["cost_usd"], pa.float64(), mask=not_task),
         pa.array(ev["revenue"], pa.float64(), mask=kind != EV_PURCHASE),
         _labels(ev["v2"].astype(np.int8), VERSIONS),
+        *_shape_arrays(ev),
     ]
-    return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)
+    return pa.Table.from_arrays(columns, schema=with_shape_columns(EVENT_SCHEMA, _shape_names(ev)))
 
 
 def users_table(users: dict[str, np.ndarray], start: dt.date) -> pa.Table:
@@ -80,8 +99,10 @@ def users_table(users: dict[str, np.ndarray], start: dt.date) -> pa.Table:
         _labels(users["segment"], SEGMENTS),
         pa.array((epoch + users["signup_day"]).astype(np.int32), pa.date32()),
         pa.array(users["score"], pa.float64()),
+        *_shape_arrays(users),
     ]
-    return pa.Table.from_arrays(columns, schema=USER_SCHEMA)
+    schema = with_shape_columns(USER_SCHEMA, _shape_names(users))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class BufferedParquet:
