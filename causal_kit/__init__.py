@@ -38,6 +38,8 @@ from causal_kit.evidence import (
     scorecard,
     triangulate,
 )
+from causal_kit.evidence.graph import CascadeGraph, cascade_graph
+from causal_kit.evidence.mediation import Mediation, mediation
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
@@ -45,6 +47,7 @@ from causal_kit.source import EventSource, open_events
 __all__ = [
     "METRICS",
     "Cascade",
+    "CascadeGraph",
     "CausalKitError",
     "CausalKitWarning",
     "Check",
@@ -57,6 +60,7 @@ __all__ = [
     "Impact",
     "Launch",
     "LaunchAnalysis",
+    "Mediation",
     "Metric",
     "PerUserValue",
     "Report",
@@ -75,12 +79,14 @@ __all__ = [
     "build_summary",
     "by_segment",
     "cascade",
+    "cascade_graph",
     "decide",
     "did",
     "list_metrics",
     "load_launch",
     "load_simulation",
     "make_demo",
+    "mediation",
     "open_events",
     "rdd",
     "run_report",
