@@ -39,6 +39,7 @@ from causal_kit.evidence import (
     triangulate,
 )
 from causal_kit.evidence.graph import CascadeGraph, cascade_graph
+from causal_kit.evidence.heterogeneity import Heterogeneity, heterogeneity
 from causal_kit.evidence.mediation import Mediation, mediation
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
@@ -57,6 +58,7 @@ __all__ = [
     "Decision",
     "Estimate",
     "EventSource",
+    "Heterogeneity",
     "Impact",
     "Launch",
     "LaunchAnalysis",
@@ -82,6 +84,7 @@ __all__ = [
     "cascade_graph",
     "decide",
     "did",
+    "heterogeneity",
     "list_metrics",
     "load_launch",
     "load_simulation",
