@@ -38,6 +38,7 @@ from causal_kit.evidence import (
     scorecard,
     triangulate,
 )
+from causal_kit.evidence.adoption import AdoptionEffect, adoption_effect
 from causal_kit.evidence.graph import CascadeGraph, cascade_graph
 from causal_kit.evidence.heterogeneity import Heterogeneity, heterogeneity
 from causal_kit.evidence.mediation import Mediation, mediation
@@ -47,6 +48,7 @@ from causal_kit.source import EventSource, open_events
 
 __all__ = [
     "METRICS",
+    "AdoptionEffect",
     "Cascade",
     "CascadeGraph",
     "CausalKitError",
@@ -76,6 +78,7 @@ __all__ = [
     "SuccessCriteria",
     "Triangulation",
     "ValueModel",
+    "adoption_effect",
     "analyze_launch",
     "build_panel",
     "build_summary",
