@@ -308,7 +308,7 @@ def heterogeneity(
     e = _propensity(design, xw, t, folds)
     psi = _dr_scores(xw, y, t, e, folds)
     clusters = frame[cluster].to_numpy() if cluster else None
-    cate, models = _cate(method, y, t, x, w, folds, seed)
+    cate, models = _cate(method, design, y, t, x, w, folds, seed)
 
     total = frame[share_of or outcome].to_numpy(dtype=float)
     rows = [_row("average", "all", "all", psi, clusters, level, total, np.ones(n, bool))]
@@ -362,11 +362,9 @@ def _select(users: pd.DataFrame, design: str, pre: str | None, running: str | No
 def _propensity(design: str, xw: np.ndarray, t: np.ndarray, folds: np.ndarray) -> np.ndarray:
     if design == "holdout":
         return np.full(len(t), t.mean())
-    from sklearn.linear_model import LogisticRegression
-
     e = np.empty(len(t))
     for k in (0, 1):
-        model = LogisticRegression(max_iter=500).fit(xw[folds != k], t[folds != k])
+        model = _classifier(design).fit(xw[folds != k], t[folds != k])
         e[folds == k] = model.predict_proba(xw[folds == k])[:, 1]
     lo = float(min(e.min(), 1 - e.max()))
     if lo < 0.02:
@@ -378,22 +376,36 @@ def _propensity(design: str, xw: np.ndarray, t: np.ndarray, folds: np.ndarray) -
     return np.clip(e, 0.02, 0.98)
 
 
-def _cate(method: str, y: np.ndarray, t: np.ndarray, x: np.ndarray, w: np.ndarray | None,
-          folds: np.ndarray, seed: int) -> tuple[np.ndarray, list[Any]]:  # fmt: skip
+def _cate(method: str, design: str, y: np.ndarray, t: np.ndarray, x: np.ndarray,
+          w: np.ndarray | None, folds: np.ndarray,
+          seed: int) -> tuple[np.ndarray, list[Any]]:  # fmt: skip
     """Predicted effect of each user from the model fitted on the other half; the models."""
     cate = np.empty(len(y))
     models = []
     for k in (0, 1):
         train = folds != k
-        model = _fit(method, y[train], t[train], x[train], None if w is None else w[train], seed)
+        model = _fit(method, design, y[train], t[train], x[train],
+                     None if w is None else w[train], seed)
         cate[folds == k] = np.ravel(model.effect(x[folds == k]))
         models.append(model)
     return cate, models
 
 
-def _fit(method: str, y: np.ndarray, t: np.ndarray, x: np.ndarray, w: np.ndarray | None,
-         seed: int) -> Any:  # fmt: skip
-    from sklearn.linear_model import LinearRegression, LogisticRegression
+def _classifier(design: str) -> Any:
+    """Return the propensity model: the arm's share for a holdout, else a scaled logistic model."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if design == "holdout":
+        return DummyClassifier(strategy="prior")
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+
+
+def _fit(method: str, design: str, y: np.ndarray, t: np.ndarray, x: np.ndarray,
+         w: np.ndarray | None, seed: int) -> Any:  # fmt: skip
+    from sklearn.linear_model import LinearRegression
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -403,13 +415,13 @@ def _fit(method: str, y: np.ndarray, t: np.ndarray, x: np.ndarray, w: np.ndarray
 
             est: Any = CausalForestDML(
                 model_y=HistGradientBoostingRegressor(max_iter=50), discrete_treatment=True,
-                model_t=LogisticRegression(max_iter=500), n_estimators=200,
+                model_t=_classifier(design), n_estimators=200,
                 min_samples_leaf=20, cv=2, random_state=seed)  # fmt: skip
         else:
             from econml.dr import LinearDRLearner
 
             est = LinearDRLearner(model_regression=LinearRegression(),
-                                  model_propensity=LogisticRegression(max_iter=500), cv=2,
+                                  model_propensity=_classifier(design), cv=2,
                                   random_state=seed)  # fmt: skip
         est.fit(y, t, X=x, W=w)
     return est
