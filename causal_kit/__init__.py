@@ -42,6 +42,7 @@ from causal_kit.evidence.adoption import AdoptionEffect, adoption_effect
 from causal_kit.evidence.graph import CascadeGraph, cascade_graph
 from causal_kit.evidence.heterogeneity import Heterogeneity, heterogeneity
 from causal_kit.evidence.mediation import Mediation, mediation
+from causal_kit.evidence.refute import Refutations, refute, refute_panel
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
@@ -67,6 +68,7 @@ __all__ = [
     "Mediation",
     "Metric",
     "PerUserValue",
+    "Refutations",
     "Report",
     "ReportError",
     "RetentionValue",
@@ -95,6 +97,8 @@ __all__ = [
     "mediation",
     "open_events",
     "rdd",
+    "refute",
+    "refute_panel",
     "run_report",
     "scorecard",
     "simulate",
