@@ -62,3 +62,20 @@ def test_no_first_stage_and_bad_columns_are_errors():
     u.loc[0, "revenue"] = np.nan
     with pytest.raises(ck.DataError, match="missing values"):
         ck.adoption_effect(u, outcome="revenue", exposure="exposed", adopted="adopted")
+
+
+def test_summary_keys_validate_and_render():
+    from causal_kit.presentation.views_evidence import (evidence_summary, per_adopter_view,
+                                                        validate_evidence)
+
+    sim = simulate_users(1500, seed=1)
+    a = ck.adoption_effect(sim.users, outcome="revenue", exposure="exposed", adopted="adopted")
+    out = evidence_summary(adoption=a)
+    assert out["adoption"]["per_adopter"]["estimate"] == pytest.approx(a.per_adopter)
+    assert out["mediation"] is None and set(out) == {"mediation", "attribution",
+                                                     "heterogeneity", "adoption", "refutations"}
+    bad = {**out, "refutations": [{"name": "vibes", "passed": True, "refuted_effect": 0.0}]}
+    with pytest.raises(ck.ReportError, match="refutations/0"):
+        validate_evidence(bad)
+    html = per_adopter_view(a)._repr_html_()
+    assert "Per adopter" in html and "complier average" in html
