@@ -65,8 +65,11 @@ def test_no_first_stage_and_bad_columns_are_errors():
 
 
 def test_summary_keys_validate_and_render():
-    from causal_kit.presentation.views_evidence import (evidence_summary, per_adopter_view,
-                                                        validate_evidence)
+    from causal_kit.presentation.views_evidence import (
+        evidence_summary,
+        per_adopter_view,
+        validate_evidence,
+    )
 
     sim = simulate_users(1500, seed=1)
     a = ck.adoption_effect(sim.users, outcome="revenue", exposure="exposed", adopted="adopted")
