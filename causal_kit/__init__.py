@@ -39,6 +39,7 @@ from causal_kit.evidence import (
     triangulate,
 )
 from causal_kit.evidence.adoption import AdoptionEffect, adoption_effect
+from causal_kit.evidence.attribution import Attribution, attribute_change
 from causal_kit.evidence.graph import CascadeGraph, cascade_graph
 from causal_kit.evidence.heterogeneity import Heterogeneity, heterogeneity
 from causal_kit.evidence.mediation import Mediation, mediation
@@ -50,6 +51,7 @@ from causal_kit.source import EventSource, open_events
 __all__ = [
     "METRICS",
     "AdoptionEffect",
+    "Attribution",
     "Cascade",
     "CascadeGraph",
     "CausalKitError",
@@ -82,6 +84,7 @@ __all__ = [
     "ValueModel",
     "adoption_effect",
     "analyze_launch",
+    "attribute_change",
     "build_panel",
     "build_summary",
     "by_segment",
