@@ -43,6 +43,10 @@ def test_holdout_covers_truth_and_finds_the_losing_segment(holdout):
     assert p["value_targeted"] == pytest.approx(p["value_all"] + p["gain"])
     assert set(h.to_dict()) >= {"groups", "policy", "assumption", "design"}
     assert "Who gains" in str(h.summary())
+    from causal_kit.presentation.views_evidence import evidence_summary, who_gains_view
+
+    assert evidence_summary(heterogeneity=h)["heterogeneity"]["policy"]["rules"] == p["rules"]
+    assert "hold back" in who_gains_view(h)._repr_html_()
 
 
 def test_rollout_differences_and_states_conditional_parallel_trends():

@@ -71,6 +71,11 @@ def test_mediated_shares_cover_the_truth(intact):
     assert 0.2 < m.share("sessions", "revenue") < 0.95
     d = m.to_dict()
     assert d["links"][0]["mediator"] == "task_success" and d["n_users"] == 6000
+    from causal_kit.presentation.views_evidence import evidence_summary, through_what_view
+
+    assert evidence_summary(mediation=m)["mediation"]["links"][2]["status"] == "carries"
+    html = through_what_view(m, graph=m.graph)._repr_html_()
+    assert "Through what" in html and "<img" in html
 
 
 def test_broken_cascade_shows_no_share_through_engagement(intact, broken):

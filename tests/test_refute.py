@@ -42,6 +42,10 @@ def test_panel_refutations_pass_on_clean_data():
     assert [c.name for c in r.checks] == ["placebo_dates", "placebo_units", "leave_one_out"]
     assert r.passed, str(r.summary())
     assert r.effect == pytest.approx(1.0, abs=0.3)
+    from causal_kit.presentation.views_evidence import evidence_summary
+
+    names = [x["name"] for x in evidence_summary(refutations=r)["refutations"]]
+    assert names == ["placebo_dates", "placebo_units", "leave_one_out"]
 
 
 def test_placebo_fails_when_a_fake_effect_is_injected_into_control_units():
