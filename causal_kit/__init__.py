@@ -57,14 +57,23 @@ from causal_kit.evidence import (
     scorecard,
     triangulate,
 )
+from causal_kit.evidence.adoption import AdoptionEffect, adoption_effect
+from causal_kit.evidence.attribution import Attribution, attribute_change
+from causal_kit.evidence.graph import CascadeGraph, cascade_graph
+from causal_kit.evidence.heterogeneity import Heterogeneity, heterogeneity
 from causal_kit.evidence.leading import LeadingIndicators, launch_effects, leading_indicators
+from causal_kit.evidence.mediation import Mediation, mediation
+from causal_kit.evidence.refute import Refutations, refute, refute_panel
 from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
 from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
 from causal_kit.source import EventSource, open_events
 
 __all__ = [
     "METRICS",
+    "AdoptionEffect",
+    "Attribution",
     "Cascade",
+    "CascadeGraph",
     "CausalKitError",
     "CausalKitWarning",
     "Check",
@@ -77,17 +86,20 @@ __all__ = [
     "Estimate",
     "EventSource",
     "ExperimentSet",
+    "Heterogeneity",
     "Impact",
     "Launch",
     "LaunchAnalysis",
     "LayerTarget",
     "LeadingIndicators",
     "MdeFigure",
+    "Mediation",
     "Metric",
     "PerUserValue",
     "Plan",
     "PlanStatus",
     "Power",
+    "Refutations",
     "Report",
     "ReportError",
     "RetentionValue",
@@ -99,15 +111,19 @@ __all__ = [
     "SuccessCriteria",
     "Triangulation",
     "ValueModel",
+    "adoption_effect",
     "analyze_launch",
+    "attribute_change",
     "build_panel",
     "build_summary",
     "by_segment",
     "cascade",
+    "cascade_graph",
     "decide",
     "diagnose",
     "did",
     "experiment",
+    "heterogeneity",
     "its",
     "launch_effects",
     "leading_indicators",
@@ -116,10 +132,13 @@ __all__ = [
     "load_simulation",
     "make_demo",
     "mde_flag",
+    "mediation",
     "open_events",
     "plan_status",
     "power",
     "rdd",
+    "refute",
+    "refute_panel",
     "register_plan",
     "run_report",
     "scorecard",

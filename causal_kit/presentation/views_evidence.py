@@ -1,0 +1,113 @@
+"""Product-view blocks for the evidence layer: through what, who gains, per adopter, refutations.
+
+Each block shows a result computed below (:mod:`causal_kit.evidence`); nothing here estimates.
+:func:`evidence_summary` gathers the results' ``to_dict()`` under the ``summary.json`` keys
+``mediation``, ``attribution``, ``heterogeneity``, ``adoption`` and ``refutations``, and
+:func:`validate_evidence` checks them against ``summary_schema_evidence.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from causal_kit.core.errors import ReportError
+from causal_kit.presentation.views import Block, esc, figure_html
+
+SCHEMA = Path(__file__).with_name("summary_schema_evidence.json")
+KEYS = ("mediation", "attribution", "heterogeneity", "adoption", "refutations")
+
+
+def _section(title: str, parts: list[str]) -> Block:
+    body = "".join(parts)
+    return Block(f'<section class="ck-evidence"><h3>{esc(title)}</h3>{body}</section>', title)
+
+
+def _plot(result: Any, alt: str, height: float = 3.0) -> str:
+    fig = Figure(figsize=(7.2, height))
+    result.plot(ax=fig.subplots())
+    return figure_html(fig, alt)
+
+
+def through_what_view(mediation: Any = None, attribution: Any = None, graph: Any = None) -> Block:
+    """Return the "through what" block: the cascade graph, mediated shares, KPI attribution."""
+    parts = []
+    if graph is not None:
+        parts.append(_plot(graph, "the cascade as a causal graph", 3.2))
+    if mediation is not None:
+        broken = mediation.table[mediation.table["status"] == "broken"]
+        if len(broken):
+            links = ", ".join(f"{a} → {b}" for a, b in zip(broken["mediator"], broken["outcome"],
+                                                            strict=True))  # fmt: skip
+            parts.append(f"<p><strong>Broken link(s): {esc(links)}</strong> — the effect does "
+                         "not flow through them.</p>")  # fmt: skip
+        parts += [mediation.summary()._repr_html_(), _plot(mediation, "mediated shares", 2.4)]
+    if attribution is not None:
+        parts += [f"<p>{esc(attribution.sentence())}</p>", attribution.summary()._repr_html_()]
+    return _section("Through what", parts or ["<p>No user-level cascade data.</p>"])
+
+
+def who_gains_view(heterogeneity: Any) -> Block:
+    """Return the "who gains" block: group effects, quintiles, the targeting policy."""
+    h = heterogeneity
+    p = h.policy
+    lead = (f"<p>Launching to the users the policy picks ({p['share_launched']:.0%}) is worth "
+            f"{p['value_targeted']:,.4g} per user against {p['value_all']:,.4g} when launching "
+            f"to all ({h.outcome}); assumption: {esc(h.assumption)}.</p>")  # fmt: skip
+    return _section("Who gains", [lead, h.summary()._repr_html_(),
+                                  _plot(h, "effects by group", 0.6 + 0.3 * len(h.table))])
+
+
+def per_adopter_view(adoption: Any) -> Block:
+    """Return the "per adopter" block: ITT beside the complier average effect."""
+    return _section("Per adopter", [adoption.summary()._repr_html_()])
+
+
+def refutations_view(refutations: Any) -> Block:
+    """Return the refutations table (for the scorecard's neighbourhood)."""
+    return _section("Refutations", [refutations.summary()._repr_html_()])
+
+
+def evidence_summary(**results: Any) -> dict[str, Any]:
+    """Return the ``summary.json`` evidence keys from the results given (``None`` if absent).
+
+    Parameters
+    ----------
+    **results
+        Any of ``mediation``, ``attribution``, ``heterogeneity``, ``adoption``,
+        ``refutations`` (a result with ``to_dict()``).
+    """
+    unknown = sorted(set(results) - set(KEYS))
+    if unknown:
+        raise ReportError(f"unknown evidence key(s) {unknown}; use {list(KEYS)}.")
+    out = {k: (results[k].to_dict() if results.get(k) is not None else None) for k in KEYS}
+    validate_evidence(out)
+    return out
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA.read_text())
+    return loaded
+
+
+def validate_evidence(summary: dict[str, Any]) -> None:
+    """Validate the evidence keys of a summary against ``summary_schema_evidence.json``.
+
+    Raises
+    ------
+    ReportError
+        Naming the first key and path that do not match.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(summary), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        where = "/".join(str(p) for p in e.path)
+        raise ReportError(f"summary evidence does not match its schema at {where!r}: {e.message}")
