@@ -286,6 +286,8 @@ def fit_sdid(
     *,
     qp_omega: QP | None = None,
     eta_lambda: float = 1e-6,
+    omega_start: np.ndarray | None = None,
+    lambda_start: np.ndarray | None = None,
 ) -> Fit:
     """Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens & Wager).
 
@@ -294,7 +296,9 @@ def fit_sdid(
     time (a free intercept); ``ζ_ω = (N1·T1)^¼ σ`` with ``σ`` the standard deviation of the
     donors' first differences. Time weights ``λ`` solve the transposed problem (pre periods
     predicting the donors' post-launch mean, centred over donors) with ``ζ_λ = 10⁻⁶ σ``.
-    The effect is the weighted double difference.
+    The effect is the weighted double difference. ``omega_start`` and ``lambda_start`` warm-start
+    the two weight problems (indices of donors / pre-launch periods expected to carry weight,
+    e.g. the main fit's supports in a placebo refit); they change the work, not the solution.
     """
     pre, post = Yd[:, :T0], Yd[:, T0:]
     J, T1 = Yd.shape[0], Yd.shape[1] - T0
@@ -305,11 +309,13 @@ def fit_sdid(
         A = pre.T - pre.T.mean(axis=0)
         b = y1[:T0] - y1[:T0].mean()
         qp_omega = (A.T @ A, A.T @ b)
-    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=np.arange(J))
+    if omega_start is None:
+        omega_start = np.arange(J)
+    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=omega_start)
     Al = pre - pre.mean(axis=0)
     bl = post.mean(axis=1)
     bl = bl - bl.mean()
-    lam = simplex_qp(Al.T @ Al, Al.T @ bl, ridge=J * zeta_lambda**2)
+    lam = simplex_qp(Al.T @ Al, Al.T @ bl, ridge=J * zeta_lambda**2, start=lambda_start)
     offset = lam @ y1[:T0] - omega @ pre @ lam
     synthetic = omega @ Yd + offset
     return Fit(
