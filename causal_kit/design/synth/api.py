@@ -106,7 +106,8 @@ def synthetic_control(
     predictor_weights
         Importance weights ``V`` of the predictors (sequence in the order covariates, then lags,
         or a mapping by covariate name / lag label). ``None`` chooses ``V`` to minimise the
-        pre-launch squared gap of the outcome (nested optimisation; refits keep that ``V``).
+        pre-launch squared gap of the outcome (nested optimisation; refits of the treated
+        units keep that ``V``, each placebo unit gets its own search).
     intercept
         ``sc`` only: the demeaned variant — match each unit's deviations from its pre-launch
         mean, and add back the level difference.

@@ -198,9 +198,19 @@ class Engine:
         return np.vstack(rows), tuple(names)
 
     def predictors(self, donors: np.ndarray, start: int, rows: np.ndarray) -> Predictors:
-        """Predictor problem for one cohort; ``V`` fixed in refits once the main fit chose it."""
+        """Predictor problem for one cohort.
+
+        Refits of the same treated units (leave-one-donor-out, fake launch dates, conformal)
+        keep the ``V`` the main fit chose. A placebo unit gets its own nested ``V`` search, as
+        in the placebo studies of Abadie, Diamond & Hainmueller (2010, 2015): reusing the
+        treated unit's ``V`` would give placebos a worse fit than the treated unit by
+        construction, and inflate their post/pre ratios' denominators unevenly.
+        """
         X, names = self.predictor_matrix(start)
-        v = self.fixed.get(("v", start), self.settings.predictor_weights)
+        v = self.settings.predictor_weights
+        main_rows = self.fixed.get(("v_rows", start))
+        if v is None and main_rows is not None and np.array_equal(rows, main_rows):
+            v = self.fixed.get(("v", start))
         return Predictors(X0=X[:, donors], x1=X[:, rows].mean(axis=1), names=names, v=v)
 
     def freeze(self, result: Result, donors: np.ndarray) -> None:
@@ -219,3 +229,4 @@ class Engine:
                 self.fixed[("lambda", c.start)] = c.fit.extra["ridge_penalty"]
             if "predictor_weights" in c.fit.extra:
                 self.fixed[("v", c.start)] = c.fit.extra["predictor_weights"]
+                self.fixed[("v_rows", c.start)] = c.rows
