@@ -138,9 +138,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--coverage", action="store_true")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--n-sims", type=int, default=400)
     args = parser.parse_args()
     if args.coverage:
-        coverage(400)
+        coverage(args.n_sims)
         return
     speed([20, 50] if args.quick else [20, 50, 100, 200], args.repeats)
 

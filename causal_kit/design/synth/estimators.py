@@ -136,7 +136,16 @@ class Predictors:
         return simplex_qp(X0.T @ Xv, Xv.T @ x1)
 
     def solve(self, pre: np.ndarray, y1_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return donor weights and the importance weights used."""
+        """Return donor weights and the importance weights used.
+
+        Without fixed ``V``: the nested search of Abadie, Diamond & Hainmueller — the outer
+        problem chooses ``V`` (on the simplex) to minimise the pre-launch outcome MSPE, the
+        inner one solves the donor weights for that ``V`` exactly (:func:`simplex_qp`). The
+        outer search is derivative-free (Nelder–Mead, restarted from its end point until it no
+        longer improves) from three starts: equal weights, the regression-based ``V`` of R
+        ``Synth``, and inverse distances between the treated unit's and the donors' predictors;
+        the best end point wins.
+        """
         if self.v is not None:
             v = np.asarray(self.v, dtype=float)
             return self.weights_for(v), v
@@ -149,23 +158,37 @@ class Predictors:
             r = y1_pre - w @ pre
             return float(r @ r / r.size)
 
-        starts = [np.full(k, 1.0 / k)]
+        starts = [np.full(k, 1.0 / k), _inverse_spread_start(X0, x1)]
         regression = _regression_start(X0, x1, pre, y1_pre)
         if regression is not None:
             starts.append(regression)
         best: tuple[float, np.ndarray] | None = None
         for x0 in starts:
-            res = minimize(
-                loss, x0, method="Nelder-Mead",
-                options={"maxiter": 400 * k, "xatol": 1e-8, "fatol": 1e-12},
-            )
-            cand = np.abs(res.x) / np.abs(res.x).sum()
-            val = loss(cand)
+            # Nelder–Mead restarted from its own end point until a restart no longer improves:
+            # a single run often stalls on a collapsed simplex short of the optimum.
+            val, cand = loss(x0), x0
+            for _restart in range(8):
+                res = minimize(
+                    loss, cand, method="Nelder-Mead",
+                    options={"maxiter": 400 * k, "xatol": 1e-8, "fatol": 1e-12},
+                )
+                new = np.abs(res.x) / max(np.abs(res.x).sum(), 1e-300)
+                new_val = loss(new)
+                if not new_val < val - 1e-10 * abs(val):
+                    break
+                val, cand = new_val, new
             if best is None or val < best[0]:
                 best = (val, cand)
         assert best is not None
         v = best[1]
         return self.weights_for(v), v
+
+
+def _inverse_spread_start(X0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    """Return a starting ``V`` favouring predictors on which the treated unit is typical."""
+    d = np.abs(X0 - x1[:, None]).mean(axis=1)
+    v = 1.0 / np.maximum(d, 1e-12 * max(float(d.max()), 1e-300))
+    return v / v.sum()
 
 
 def _regression_start(
