@@ -20,10 +20,28 @@ from causal_kit.design.synth.engine import Engine, Result, Settings
 from causal_kit.design.synth.report import build_details
 
 ALLOWED_INFERENCE = {
-    "sc": ("placebo", "conformal", "none"),
-    "asc": ("placebo", "conformal", "none"),
-    "sdid": ("placebo", "jackknife", "bootstrap", "none"),
+    "sc": ("auto", "placebo", "conformal", "none"),
+    "asc": ("auto", "placebo", "conformal", "none"),
+    "sdid": ("auto", "placebo", "jackknife", "bootstrap", "none"),
 }
+BOOTSTRAP_MIN_TREATED = 30  # sdid "auto": the unit bootstrap from this many treated units on
+
+
+def auto_inference(method: str, n_treated: int, n_donors: int) -> str:
+    """Return the inference that ``inference="auto"`` picks.
+
+    ``sc``/``asc``: placebo-in-space. ``sdid``: the placebo variance (Arkhangelsky et al. 2021,
+    Algorithm 4) while donors can stand in for every treated unit (``n_donors ≥ n_treated + 2``)
+    and treated units are fewer than ``BOOTSTRAP_MIN_TREATED`` = 30; otherwise the unit
+    bootstrap (Algorithm 2), which is valid when treated units are many. The jackknife
+    (Algorithm 3) is never the default: with few treated units it under-covers (about 90% for
+    a nominal 95% with 5 treated units in our simulations).
+    """
+    if method != "sdid" or n_treated <= 1:
+        return "placebo"
+    if n_treated >= BOOTSTRAP_MIN_TREATED or n_donors < n_treated + 2:
+        return "bootstrap"
+    return "placebo"
 
 
 @single_blas_thread()
@@ -35,7 +53,7 @@ def synthetic_control(
     time: str,
     treatment: str,
     method: SynthMethod = "sc",
-    inference: SynthInference = "placebo",
+    inference: SynthInference = "auto",
     covariates: Sequence[str] = (),
     outcome_lags: Sequence[Any] = (),
     predictor_weights: Sequence[float] | Mapping[str, float] | None = None,
@@ -68,8 +86,11 @@ def synthetic_control(
         Feller & Rothstein 2021). ``"sdid"``: synthetic difference-in-differences with unit and
         time weights and its ridge regularisation (Arkhangelsky et al. 2021).
     inference
-        ``"placebo"`` (default): every donor in turn plays the treated unit (one treated unit;
-        with several, ``n_draws`` random placebo assignments). ``p_value`` is the rank of the
+        ``"auto"`` (default): ``"placebo"``, except for ``sdid`` with at least 30 treated units
+        or too few donors to stand in for them, where it is ``"bootstrap"`` (see
+        :func:`auto_inference`). ``"placebo"``: every donor in turn plays the treated unit
+        (one treated unit; with several, ``n_draws`` random placebo assignments). ``p_value``
+        is the rank of the
         treated post/pre RMSPE ratio among the placebos': with ``J`` donors it is an exact rank
         ``(1 + #{placebo ratio ≥ treated ratio}) / (J + 1)``, so the smallest attainable p-value
         is ``1/(J+1)``. ``se`` is the standard deviation of the placebo estimates (the placebo
@@ -85,7 +106,8 @@ def synthetic_control(
     predictor_weights
         Importance weights ``V`` of the predictors (sequence in the order covariates, then lags,
         or a mapping by covariate name / lag label). ``None`` chooses ``V`` to minimise the
-        pre-launch squared gap of the outcome (nested optimisation; refits keep that ``V``).
+        pre-launch squared gap of the outcome (nested optimisation; refits of the treated
+        units keep that ``V``, each placebo unit gets its own search).
     intercept
         ``sc`` only: the demeaned variant — match each unit's deviations from its pre-launch
         mean, and add back the level difference.
@@ -169,9 +191,12 @@ def synthetic_control(
             f"{len(groups)}. Use inference='placebo'."
         )
     donors = panel.donors
+    if inference == "auto":
+        inference = auto_inference(method, int(sum(c.units.size for c in panel.cohorts)),
+                                   int(donors.size))  # type: ignore[assignment]
     engine = Engine(panel, settings)
     main = engine.fit(donors, groups)
-    engine.freeze(main)
+    engine.freeze(main, donors)
     rng = np.random.default_rng(seed)
     single = len(groups) == 1
     effects = main.effects(single)

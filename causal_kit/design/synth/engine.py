@@ -165,7 +165,15 @@ class Engine:
         if s.method == "sdid":
             G = self.gram(start, True)
             qp = (G[np.ix_(donors, donors)], G[np.ix_(donors, rows)].mean(axis=1))
-            return fit_sdid(Yd, y1, start, rows.size, qp_omega=qp)
+            support = self.fixed.get(("omega_support", start))
+            omega_start = None if support is None else np.flatnonzero(np.isin(donors, support))
+            if omega_start is not None and not np.array_equal(rows, self.fixed[("rows", start)]):
+                omega_start = omega_start[:0]  # a placebo: grow its own support from a vertex
+            lam_start = self.fixed.get(("lambda_support", start))
+            if lam_start is not None and lam_start.size and lam_start.max() >= start:
+                lam_start = None  # a fake launch date: fewer pre-launch periods
+            return fit_sdid(Yd, y1, start, rows.size, qp_omega=qp, omega_start=omega_start,
+                            lambda_start=lam_start)
         if s.method == "asc":
             G = self.gram(start, False)
             qp = (G[np.ix_(donors, donors)], G[np.ix_(donors, rows)].mean(axis=1))
@@ -190,15 +198,35 @@ class Engine:
         return np.vstack(rows), tuple(names)
 
     def predictors(self, donors: np.ndarray, start: int, rows: np.ndarray) -> Predictors:
-        """Predictor problem for one cohort; ``V`` fixed in refits once the main fit chose it."""
+        """Predictor problem for one cohort.
+
+        Refits of the same treated units (leave-one-donor-out, fake launch dates, conformal)
+        keep the ``V`` the main fit chose. A placebo unit gets its own nested ``V`` search, as
+        in the placebo studies of Abadie, Diamond & Hainmueller (2010, 2015): reusing the
+        treated unit's ``V`` would give placebos a worse fit than the treated unit by
+        construction, and inflate their post/pre ratios' denominators unevenly.
+        """
         X, names = self.predictor_matrix(start)
-        v = self.fixed.get(("v", start), self.settings.predictor_weights)
+        v = self.settings.predictor_weights
+        main_rows = self.fixed.get(("v_rows", start))
+        if v is None and main_rows is not None and np.array_equal(rows, main_rows):
+            v = self.fixed.get(("v", start))
         return Predictors(X0=X[:, donors], x1=X[:, rows].mean(axis=1), names=names, v=v)
 
-    def freeze(self, result: Result) -> None:
-        """Keep the tuning the main fit chose (ridge penalty, predictor weights) for refits."""
+    def freeze(self, result: Result, donors: np.ndarray) -> None:
+        """Keep the tuning the main fit chose (ridge penalty, predictor weights) for refits.
+
+        SDID refits also warm-start their weight problems from the main fit's supports (the
+        donors and pre-launch periods with positive weight), which saves most active-set steps
+        without changing any solution.
+        """
         for c in result.cohorts:
+            if c.fit.time_weights is not None:
+                self.fixed[("omega_support", c.start)] = donors[c.fit.weights > 0]
+                self.fixed[("lambda_support", c.start)] = np.flatnonzero(c.fit.time_weights > 0)
+                self.fixed[("rows", c.start)] = c.rows
             if "ridge_penalty" in c.fit.extra:
                 self.fixed[("lambda", c.start)] = c.fit.extra["ridge_penalty"]
             if "predictor_weights" in c.fit.extra:
                 self.fixed[("v", c.start)] = c.fit.extra["predictor_weights"]
+                self.fixed[("v_rows", c.start)] = c.rows

@@ -136,7 +136,16 @@ class Predictors:
         return simplex_qp(X0.T @ Xv, Xv.T @ x1)
 
     def solve(self, pre: np.ndarray, y1_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return donor weights and the importance weights used."""
+        """Return donor weights and the importance weights used.
+
+        Without fixed ``V``: the nested search of Abadie, Diamond & Hainmueller — the outer
+        problem chooses ``V`` (on the simplex) to minimise the pre-launch outcome MSPE, the
+        inner one solves the donor weights for that ``V`` exactly (:func:`simplex_qp`). The
+        outer search is derivative-free (Nelder–Mead, restarted from its end point until it no
+        longer improves) from three starts: equal weights, the regression-based ``V`` of R
+        ``Synth``, and inverse distances between the treated unit's and the donors' predictors;
+        the best end point wins.
+        """
         if self.v is not None:
             v = np.asarray(self.v, dtype=float)
             return self.weights_for(v), v
@@ -149,23 +158,37 @@ class Predictors:
             r = y1_pre - w @ pre
             return float(r @ r / r.size)
 
-        starts = [np.full(k, 1.0 / k)]
+        starts = [np.full(k, 1.0 / k), _inverse_spread_start(X0, x1)]
         regression = _regression_start(X0, x1, pre, y1_pre)
         if regression is not None:
             starts.append(regression)
         best: tuple[float, np.ndarray] | None = None
         for x0 in starts:
-            res = minimize(
-                loss, x0, method="Nelder-Mead",
-                options={"maxiter": 400 * k, "xatol": 1e-8, "fatol": 1e-12},
-            )
-            cand = np.abs(res.x) / np.abs(res.x).sum()
-            val = loss(cand)
+            # Nelder–Mead restarted from its own end point until a restart no longer improves:
+            # a single run often stalls on a collapsed simplex short of the optimum.
+            val, cand = loss(x0), x0
+            for _restart in range(8):
+                res = minimize(
+                    loss, cand, method="Nelder-Mead",
+                    options={"maxiter": 400 * k, "xatol": 1e-8, "fatol": 1e-12},
+                )
+                new = np.abs(res.x) / max(np.abs(res.x).sum(), 1e-300)
+                new_val = loss(new)
+                if not new_val < val - 1e-10 * abs(val):
+                    break
+                val, cand = new_val, new
             if best is None or val < best[0]:
                 best = (val, cand)
         assert best is not None
         v = best[1]
         return self.weights_for(v), v
+
+
+def _inverse_spread_start(X0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    """Return a starting ``V`` favouring predictors on which the treated unit is typical."""
+    d = np.abs(X0 - x1[:, None]).mean(axis=1)
+    v = 1.0 / np.maximum(d, 1e-12 * max(float(d.max()), 1e-300))
+    return v / v.sum()
 
 
 def _regression_start(
@@ -286,6 +309,8 @@ def fit_sdid(
     *,
     qp_omega: QP | None = None,
     eta_lambda: float = 1e-6,
+    omega_start: np.ndarray | None = None,
+    lambda_start: np.ndarray | None = None,
 ) -> Fit:
     """Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens & Wager).
 
@@ -294,7 +319,9 @@ def fit_sdid(
     time (a free intercept); ``ζ_ω = (N1·T1)^¼ σ`` with ``σ`` the standard deviation of the
     donors' first differences. Time weights ``λ`` solve the transposed problem (pre periods
     predicting the donors' post-launch mean, centred over donors) with ``ζ_λ = 10⁻⁶ σ``.
-    The effect is the weighted double difference.
+    The effect is the weighted double difference. ``omega_start`` and ``lambda_start`` warm-start
+    the two weight problems (indices of donors / pre-launch periods expected to carry weight,
+    e.g. the main fit's supports in a placebo refit); they change the work, not the solution.
     """
     pre, post = Yd[:, :T0], Yd[:, T0:]
     J, T1 = Yd.shape[0], Yd.shape[1] - T0
@@ -305,11 +332,13 @@ def fit_sdid(
         A = pre.T - pre.T.mean(axis=0)
         b = y1[:T0] - y1[:T0].mean()
         qp_omega = (A.T @ A, A.T @ b)
-    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=np.arange(J))
+    if omega_start is None:
+        omega_start = np.arange(J)
+    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=omega_start)
     Al = pre - pre.mean(axis=0)
     bl = post.mean(axis=1)
     bl = bl - bl.mean()
-    lam = simplex_qp(Al.T @ Al, Al.T @ bl, ridge=J * zeta_lambda**2)
+    lam = simplex_qp(Al.T @ Al, Al.T @ bl, ridge=J * zeta_lambda**2, start=lambda_start)
     offset = lam @ y1[:T0] - omega @ pre @ lam
     synthetic = omega @ Yd + offset
     return Fit(
