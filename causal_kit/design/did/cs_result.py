@@ -141,6 +141,7 @@ def pre_trend_check(gt: GroupTime, agg: Aggregates) -> Check:
     if len(pre) == 0:
         return Check(
             name="pre_trends",
+            kind="identifying",
             passed=False,
             message="Parallel trends cannot be tested: no cohort has two or more pre-launch "
             "periods. The estimate rests on the assumption alone.",
@@ -166,6 +167,7 @@ def pre_trend_check(gt: GroupTime, agg: Aggregates) -> Check:
     )
     return Check(
         name="pre_trends",
+        kind="identifying",
         passed=passed,
         statistic=stat,
         p_value=p,
