@@ -760,7 +760,7 @@ def sensitivity(
     )
 
 
-def sensitivity_check(s: Sensitivity | None, n_post: int | None = None) -> Check:
+def sensitivity_check(s: Sensitivity | None) -> Check:
     """Build the ``"sensitivity"`` robustness :class:`Check` from a :class:`Sensitivity`.
 
     It passes when the conclusion that the effect is non-zero survives post-launch violations
