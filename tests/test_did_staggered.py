@@ -157,7 +157,9 @@ def test_cs_intervals_cover_at_nominal_rate() -> None:
     hits = 0
     for r in range(reps):
         df = pd.DataFrame({"u": unit, "t": t, "y": Y[r], "d": d})
-        est = ck.did(df, outcome="y", time="t", unit="u", treatment="d", method="cs")
+        est = ck.did(
+            df, outcome="y", time="t", unit="u", treatment="d", method="cs", sensitivity=False
+        )
         hits += est.ci[0] <= truth <= est.ci[1]
     coverage = hits / reps
     assert 0.91 <= coverage <= 0.99, coverage
@@ -175,7 +177,8 @@ def test_sensitivity_breakdown_is_where_interval_reaches_zero(mpdta: pd.DataFram
     assert rm.loc[rm["M"] > bd, "includes_zero"].all()
     chk = est.check("sensitivity")
     assert chk.statistic == pytest.approx(bd)
-    assert "breakdown" in chk.message
+    assert chk.kind == "robustness"
+    assert f"up to Mbar = {bd:.2g} times the largest pre-launch change" in chk.message
 
 
 def test_no_anticipation_check_flags_early_reaction() -> None:

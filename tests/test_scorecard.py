@@ -32,15 +32,15 @@ def test_grade_drops_with_failing_checks_and_lists_reasons():
                               "sc": est("sc", PASS_FIT, FAIL_LOO)})
     assert one_minor.grade == "medium" and one_minor.points == 1
     assert one_minor.reasons == (
-        "sc: check 'leave_one_out' failed — one donor drives the estimate",
+        "sc: robustness check 'leave_one_out' failed — one donor drives the estimate",
     )
 
     key = ck.scorecard({"did": est("did:cs", FAIL_PRE)})
-    assert key.grade == "medium" and key.points == 2
+    assert key.grade == "low" and key.points == 3  # one failed assumption is enough
     assert "identifying assumption 'pre_trends'" in key.reasons[0]
 
     low = ck.scorecard({"did": est("did:cs", FAIL_PRE), "sc": est("sc", FAIL_LOO, FAIL_WEIGHT)})
-    assert low.grade == "low" and low.points == 4
+    assert low.grade == "low" and low.points == 5
     assert low.n_failed == 3
     # the identifying-assumption failure is listed first
     assert low.reasons[0].startswith("did: identifying assumption")
@@ -57,8 +57,9 @@ def test_scorecard_serialises_and_renders():
     s = ck.scorecard({"did": est("did:cs", FAIL_PRE)})
     d = s.to_dict()
     json.dumps(d, allow_nan=False)
-    assert d["grade"] == "medium" and d["n_failed"] == 1 and d["checks"][0]["weight"] == 2
-    assert "Confidence: MEDIUM" in str(s)
+    assert d["grade"] == "low" and d["n_failed"] == 1 and d["checks"][0]["weight"] == 3
+    assert d["checks"][0]["kind"] == "identifying"
+    assert "Confidence: LOW" in str(s)
     assert "<table" in s._repr_html_()
 
 
@@ -69,3 +70,17 @@ def test_scorecard_errors():
         ck.scorecard(3.0)
     with pytest.raises(ck.SpecificationError, match="at least one estimate"):
         ck.scorecard([])
+
+
+def test_weights_follow_the_kind_of_check():
+    weak = ck.Check("sensitivity", False, 0.4, None, "survives violations up to Mbar = 0.4",
+                    kind="robustness")
+    s = ck.scorecard({"did": est("did:cs", PASS_PRE, weak)})
+    assert (s.grade, s.points) == ("medium", 1)
+    assert s.checks.loc[s.checks["check"] == "sensitivity", "kind"].item() == "robustness"
+    # a robustness label outweighs a name that looks like an assumption test
+    labelled = ck.Check("pre_trends_placebo", False, kind="robustness")
+    assert ck.scorecard(est("did:cs", labelled)).points == 1
+    # a failed identifying check weighs more than two weak robustness values together
+    two_weak = ck.scorecard(est("did:cs", weak, weak)).points
+    assert ck.scorecard(est("did:cs", FAIL_PRE)).points > two_weak

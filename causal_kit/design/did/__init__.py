@@ -47,6 +47,7 @@ def did(
     min_e: int | None = None,
     max_e: int | None = None,
     balance_e: int | None = None,
+    sensitivity: bool = True,
 ) -> Estimate:
     """Estimate the effect of a launch on the treated by difference-in-differences.
 
@@ -111,6 +112,10 @@ def did(
     balance_e
         ``"cs"`` only: keep in the event study only cohorts observed at least this many periods
         after launch (balanced event time).
+    sensitivity
+        Staggered designs: run the HonestDiD sensitivity analysis (``details["honest"]`` and
+        the ``sensitivity`` robustness check; a few seconds on long weekly event studies).
+        ``False`` skips both, e.g. inside simulations.
 
     Returns
     -------
@@ -151,6 +156,7 @@ def did(
         min_e=min_e,
         max_e=max_e,
         balance_e=balance_e,
+        sensitivity=sensitivity,
     )
     dd = _load(data, spec)
     chosen = choose_method(dd, spec)

@@ -109,11 +109,30 @@ class MomentIF:
     counts: np.ndarray  # groups
     n: int
     cluster: None = None
+    small_sample: bool = False  # unbiased within-cohort variances (n_g / (n_g - 1))
 
     def cov(self, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
         """Covariance matrix of the targets."""
         A = np.einsum("kgt,km->gmt", self.a, W)  # groups × targets × periods
         B = np.einsum("kg,km->gm", self.b, W) + wif  # groups × targets
         B = B + np.einsum("gmt,gt->gm", A, self.means)  # each group's mean influence
-        quad = np.einsum("gmt,gts,gls->ml", A, self.centred, A)
+        centred = self.centred
+        if self.small_sample:
+            c = self.counts
+            centred = centred * np.where(c > 1, c / np.maximum(c - 1, 1), 1.0)[:, None, None]
+        quad = np.einsum("gmt,gts,gls->ml", A, centred, A)
         return (quad + (B * self.counts[:, None]).T @ B) / self.n**2
+
+    def satterthwaite(self, w: np.ndarray, wif: np.ndarray) -> float:
+        """Welch–Satterthwaite degrees of freedom of one target's variance.
+
+        The variance is a sum of cohort terms, each estimated from ``n_g - 1`` degrees of
+        freedom: ``df = (sum v_g)^2 / sum(v_g^2 / (n_g - 1))`` (cohorts of one unit add no
+        estimated variance).
+        """
+        A = np.einsum("kgt,k->gt", self.a, w)
+        c = self.counts
+        v = np.einsum("gt,gts,gs->g", A, self.centred, A) / np.maximum(c - 1, 1)
+        v = np.where(c > 1, v, 0.0)
+        den = float(np.sum(v**2 / np.maximum(c - 1, 1)))
+        return float(v.sum() ** 2 / den) if den > 0 else float("nan")

@@ -64,6 +64,7 @@ class OlsFit:
     k: int
     dof_resid: int
     n_clusters: int | None
+    k_cluster: int | None = None  # parameters in the clustered small-sample factor
 
 
 def ols(
@@ -74,6 +75,7 @@ def ols(
     cluster: np.ndarray | None = None,
     extra_k: int = 0,
     names: Sequence[str] = (),
+    cluster_k: int | None = None,
 ) -> OlsFit:
     """Fit ``y = X b + e`` and return coefficients with the requested variance.
 
@@ -90,6 +92,10 @@ def ols(
         Parameters absorbed before the fit (fixed-effect levels), counted in ``K``.
     names
         Regressor names, for error messages.
+    cluster_k
+        Absorbed parameters counted in the clustered small-sample factor instead of
+        ``extra_k`` (fixest's default ``fixef.K = "nested"``: effects nested in the clusters
+        are not counted; see :func:`non_nested_levels`).
     """
     n, k = X.shape
     K = k + extra_k
@@ -134,8 +140,19 @@ def ols(
         xe = X * resid[:, None]
         for j in range(k):
             scores[:, j] = np.bincount(codes, weights=xe[:, j], minlength=G)
-        vcov = bread @ (scores.T @ scores) @ bread * (G / (G - 1)) * ((n - 1) / dof)
-    return OlsFit(coef=coef, vcov=vcov, resid=resid, n=n, k=K, dof_resid=dof, n_clusters=n_clusters)
+        k_cl = K if cluster_k is None else k + cluster_k
+        vcov = bread @ (scores.T @ scores) @ bread * (G / (G - 1)) * ((n - 1) / (n - k_cl))
+    k_cl = K if cluster_k is None else k + cluster_k
+    return OlsFit(
+        coef=coef,
+        vcov=vcov,
+        resid=resid,
+        n=n,
+        k=K,
+        dof_resid=dof,
+        n_clusters=n_clusters,
+        k_cluster=k_cl,
+    )
 
 
 def fe_levels(*codes: np.ndarray) -> int:
@@ -143,3 +160,26 @@ def fe_levels(*codes: np.ndarray) -> int:
     if not codes:
         return 0
     return sum(int(np.count_nonzero(np.bincount(c))) for c in codes) - (len(codes) - 1)
+
+
+def non_nested_levels(cluster: np.ndarray | None, *codes: np.ndarray) -> int | None:
+    """Fixed-effect parameters that fixest's ``fixef.K = "nested"`` counts with clustering.
+
+    Effects whose every level lies within one cluster (unit effects with unit or coarser
+    clusters) are dropped from the count; the rest count their levels minus one per dimension
+    beyond the first. ``None`` without clusters.
+    """
+    if cluster is None:
+        return None
+    cl = np.unique(cluster, return_inverse=True)[1]
+    kept = []
+    for c in codes:
+        n_lev = int(c.max()) + 1
+        lo = np.full(n_lev, np.iinfo(np.int64).max)
+        hi = np.full(n_lev, -1)
+        np.minimum.at(lo, c, cl)
+        np.maximum.at(hi, c, cl)
+        present = hi >= 0
+        if not np.all(lo[present] == hi[present]):
+            kept.append(c)
+    return fe_levels(*kept)

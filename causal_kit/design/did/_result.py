@@ -42,6 +42,7 @@ def wald_pretrend(terms: Sequence[int], coef: np.ndarray, vcov: np.ndarray, *, w
     if k == 0:
         return Check(
             name="pre_trends",
+            kind="identifying",
             passed=False,
             message=(
                 "Parallel trends cannot be tested: there is no pre-launch period to compare "
@@ -64,6 +65,7 @@ def wald_pretrend(terms: Sequence[int], coef: np.ndarray, vcov: np.ndarray, *, w
     )
     return Check(
         name="pre_trends",
+        kind="identifying",
         passed=passed,
         statistic=stat,
         p_value=p,

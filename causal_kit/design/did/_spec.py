@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.options import (
     BasePeriod,
@@ -43,6 +45,7 @@ class DidSpec:
     min_e: int | None
     max_e: int | None
     balance_e: int | None
+    sensitivity: bool = True
 
     def as_params(self) -> dict[str, Any]:
         """Return the options as a plain dictionary (stored on the result)."""
@@ -57,6 +60,12 @@ def _name(value: Any, arg: str, *, optional: bool = False) -> str | None:
     if not isinstance(value, str) or not value:
         raise SpecificationError(f"{arg} must be a column name (non-empty string); got {value!r}.")
     return value
+
+
+def _flag(value: Any, arg: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise SpecificationError(f"{arg} must be True or False; got {value!r}.")
+    return bool(value)
 
 
 def _int(value: Any, arg: str, *, low: int | None = None, optional: bool = False) -> int | None:
@@ -126,6 +135,7 @@ def build_spec(**kw: Any) -> DidSpec:
         min_e=min_e,
         max_e=max_e,
         balance_e=_int(kw["balance_e"], "balance_e", low=0, optional=True),
+        sensitivity=_flag(kw.get("sensitivity", True), "sensitivity"),
     )
     reserved = {spec.outcome, spec.time, spec.treatment, unit or group}
     clash = [c for c in spec.covariates if c in reserved]

@@ -80,11 +80,16 @@ def bacon_decomposition(data: DidData) -> pd.DataFrame | None:
 
 
 def bacon_check(table: pd.DataFrame | None, twfe: float, robust: float, robust_se: float) -> Check:
-    """Build the ``"bacon"`` :class:`Check`: how much TWFE weight falls on forbidden comparisons."""
+    """Build the ``"bacon"`` :class:`Check`: how much TWFE weight falls on forbidden comparisons.
+
+    A robustness check: it compares the robust estimate with TWFE and tests no assumption of
+    the robust design.
+    """
     if table is None:
         return Check(
             name="bacon",
             passed=True,
+            kind="robustness",
             message=(
                 "Goodman-Bacon decomposition not computed: it needs a balanced panel. "
                 f"TWFE gives {twfe:.4g} against {robust:.4g} for the heterogeneity-robust estimate."
@@ -103,6 +108,7 @@ def bacon_check(table: pd.DataFrame | None, twfe: float, robust: float, robust_s
     return Check(
         name="bacon",
         passed=bool(passed),
+        kind="robustness",
         statistic=share,
         message=(
             f"Static TWFE puts {share:.0%} of its weight on forbidden comparisons (already-treated "

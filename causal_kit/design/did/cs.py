@@ -36,6 +36,7 @@ from causal_kit.design.did._drdid import Logit, dr_panel_blocks, fit_logit, pane
 from causal_kit.design.did._ifstore import DenseIF, MomentIF
 from causal_kit.design.did._spec import DidSpec
 
+SMALL_SAMPLE_CLUSTERS = 50  # below this many clusters: unbiased cohort variances, t(G - 1)
 IF_FLOAT32_ABOVE = 60_000_000  # units × cells beyond which influence functions use float32
 
 
@@ -109,7 +110,7 @@ class GroupTime:
         from causal_kit.design.did.inference import SE_FLOOR
 
         st = self.store
-        if isinstance(st, MomentIF):
+        if isinstance(st, MomentIF) and not st.small_sample:
             means_b = st.b + np.einsum("kgt,gt->kg", st.a, st.means)
             ss = np.einsum("kgt,gts,kgs->k", st.a, st.centred, st.a) + (means_b**2 * st.counts).sum(
                 axis=1
@@ -340,7 +341,13 @@ class _PanelEstimator:
             b_rows.append(b)
         _cells_or_raise(results, dropped)
         store = MomentIF(
-            a=np.array(a_rows), b=np.array(b_rows), centred=centred, means=means, counts=counts, n=n
+            a=np.array(a_rows),
+            b=np.array(b_rows),
+            centred=centred,
+            means=means,
+            counts=counts,
+            n=n,
+            small_sample=n < SMALL_SAMPLE_CLUSTERS,
         )
         return _finish(results, store, groups, counts, dropped)
 

@@ -17,7 +17,12 @@ from causal_kit.core.stats import tidy_table, z_crit
 from causal_kit.design.did._data import DidData
 from causal_kit.design.did._spec import DidSpec
 from causal_kit.design.did.bacon import bacon_check, bacon_decomposition
-from causal_kit.design.did.honest import Sensitivity, sensitivity, sensitivity_check
+from causal_kit.design.did.honest import (
+    MAX_POST_RM,
+    Sensitivity,
+    sensitivity,
+    sensitivity_check,
+)
 
 GAUSS_DRAWS = 10_000
 
@@ -55,6 +60,7 @@ def no_anticipation_check(table: pd.DataFrame, spec: DidSpec) -> Check:
         return Check(
             name="no_anticipation",
             passed=False,
+            kind="identifying",
             message="No pre-launch event time with a standard error: anticipation cannot be "
             "checked.",
         )
@@ -77,6 +83,7 @@ def no_anticipation_check(table: pd.DataFrame, spec: DidSpec) -> Check:
     return Check(
         name="no_anticipation",
         passed=passed,
+        kind="identifying",
         statistic=float(row["statistic"]),
         p_value=p,
         message=msg,
@@ -124,12 +131,15 @@ def robustness_checks(
         details["twfe"] = twfe_coef
     if bacon is not None:
         details["bacon"] = bacon
+    if not spec.sensitivity:
+        return checks, details
     sens: Sensitivity | None = sensitivity(
         table["term"].to_numpy(),
         table["estimate"].to_numpy(),
         vcov,
         level=spec.level,
         varying=varying,
+        seed=spec.seed,
     )
     checks.append(sensitivity_check(sens))
     if sens is not None:
@@ -139,4 +149,10 @@ def robustness_checks(
             "smoothness": sens.breakdown_sd,
             "max_pre_change": sens.pre_change,
         }
+        n_post = int((table["term"].to_numpy() >= 0).sum())
+        details["honest_target"] = (
+            f"average effect of the first {min(n_post, MAX_POST_RM)} post-launch period(s) "
+            f"(of {n_post}); relative magnitudes by the conditional-least-favourable test, "
+            "smoothness by the fixed-length interval"
+        )
     return checks, details

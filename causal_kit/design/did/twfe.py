@@ -18,7 +18,7 @@ from causal_kit.core.errors import CausalKitError, CausalKitWarning, DataError
 from causal_kit.core.estimate import Check, Estimate
 from causal_kit.core.stats import tidy_table
 from causal_kit.design.did._data import DidData
-from causal_kit.design.did._ols import OlsFit, absorb, fe_levels, ols
+from causal_kit.design.did._ols import OlsFit, absorb, fe_levels, non_nested_levels, ols
 from causal_kit.design.did._result import build_estimate, wald_pretrend
 from causal_kit.design.did._spec import DidSpec
 from causal_kit.design.did._wild import bootstrap_fit
@@ -83,6 +83,7 @@ def static_twfe(
         se=inf.se,
         cluster=inf.cluster,
         extra_k=fe_levels(*fes),
+        cluster_k=non_nested_levels(inf.cluster, *fes),
         names=["treatment", *data.covariates],
     )
     design = M[:, 1:] if keep_design else None
@@ -122,7 +123,13 @@ def event_study(data: DidData, spec: DidSpec) -> tuple[pd.DataFrame, np.ndarray,
     inf = inference_for(data, spec)
     names = [f"event time {e}" for e in terms] + list(data.covariates)
     fit = ols(
-        M[:, 0], M[:, 1:], se=inf.se, cluster=inf.cluster, extra_k=fe_levels(*fes), names=names
+        M[:, 0],
+        M[:, 1:],
+        se=inf.se,
+        cluster=inf.cluster,
+        extra_k=fe_levels(*fes),
+        cluster_k=non_nested_levels(inf.cluster, *fes),
+        names=names,
     )
     k = len(terms)
     coef, V = fit.coef[:k], fit.vcov[:k, :k]
@@ -172,7 +179,8 @@ def estimate_twfe(data: DidData, spec: DidSpec) -> Estimate:
     if design is not None:
         c = np.zeros(design.shape[1])
         c[0] = 1.0
-        boot = bootstrap_fit(spec, design, fit.resid, c, coef, inf.cluster, fit.k)
+        k_boot = fit.k_cluster if inf.cluster is not None and fit.k_cluster else fit.k
+        boot = bootstrap_fit(spec, design, fit.resid, c, coef, inf.cluster, k_boot)
         details["bootstrap"] = boot.kind if boot else None
     return build_estimate(
         method="twfe",
