@@ -342,12 +342,13 @@ def synth_options(n_treated: int) -> dict[str, str]:
     """Choose the synthetic-control variant for a launch's shape.
 
     One treated unit: Abadie's weights with placebo-in-space inference. Several (possibly
-    staggered) treated units: synthetic difference-in-differences with the jackknife variance,
-    which needs no donor per treated unit and no single adoption date.
+    staggered) treated units: synthetic difference-in-differences with the variance its front
+    door picks (``"auto"``: placebo variance with few treated units, the bootstrap with many),
+    which covers at its nominal rate where the jackknife does not.
     """
     if n_treated <= 1:
         return {"method": "sc", "inference": "placebo"}
-    return {"method": "sdid", "inference": "jackknife"}
+    return {"method": "sdid", "inference": "auto"}
 
 
 def _panel_estimator(design: str, unit: str, time: str, level: float, seed: int,
