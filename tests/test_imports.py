@@ -78,3 +78,11 @@ def test_simulate_without_out_dir_leaves_the_demo_data_alone():
 
 def test_the_package_is_importable_as_installed_files():
     assert Path(ck.__file__).parent.name == "causal_kit"
+
+
+def test_make_lab_starts_as_root_and_from_any_directory(tmp_path):
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "lab"], capture_output=True, text=True,
+                         cwd=tmp_path, check=True).stdout  # fmt: skip
+    line = next(x for x in out.splitlines() if "jupyter lab" in x)
+    assert f"--notebook-dir={ROOT}/notebooks" in line
+    assert ("--allow-root" in line) == (os.getuid() == 0)
