@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "simulate": "causal_kit.simulate",
     "Report": "causal_kit.presentation.runner",
     "run_report": "causal_kit.presentation.runner",
+    "table": "causal_kit.presentation.table",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -110,6 +111,7 @@ if TYPE_CHECKING:
     )
     from causal_kit.metrics import METRICS, Metric, build_panel, list_metrics, user_outcomes
     from causal_kit.presentation.runner import Report, run_report
+    from causal_kit.presentation.table import table
     from causal_kit.simulate import Simulation, load_simulation, make_demo, simulate
     from causal_kit.source import EventSource, open_events
     from causal_kit.source.paths import demo_path, project_root
