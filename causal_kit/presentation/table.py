@@ -168,7 +168,7 @@ def table(
     return Table(cells=cells, values=values, notes=tuple(notes))
 
 
-def _column(v: dict[str, Any], interval: str, digits: int, stars: bool,
+def _column(v: Mapping[Any, Any], interval: str, digits: int, stars: bool,
             show_level: bool) -> dict[str, str]:  # fmt: skip
     """Return the displayed cells of one estimate, row label → text."""
     effect = _num(v["estimate"], digits) + (_stars(v["p_value"]) if stars else "")
