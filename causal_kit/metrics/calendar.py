@@ -28,10 +28,14 @@ def period_expr(column: str, grain: Grain) -> nw.Expr:
         return col
     if grain == "month":
         return col.dt.truncate("1mo").cast(nw.Date)
-    weekday = col.dt.weekday()  # 1 = Monday ... 7 = Sunday
-    expr = nw.when(weekday == 1).then(col)
-    for k in range(2, 8):
-        expr = expr.when(weekday == k).then(col.dt.offset_by(f"-{k - 1}d"))
+    # days since Monday, 0..6. Engines disagree on Sunday: DuckDB and polars number the week
+    # 1 = Monday ... 7 = Sunday, narwhals on Spark 0 = Sunday, 1 = Monday ... 6 = Saturday;
+    # (weekday + 6) % 7 is right for both (a Sunday read as 0 would otherwise match no branch
+    # and its events would silently fall out of the panel).
+    since_monday = (col.dt.weekday() + 6) % 7
+    expr = nw.when(since_monday == 0).then(col)
+    for k in range(1, 7):
+        expr = expr.when(since_monday == k).then(col.dt.offset_by(f"-{k}d"))
     return expr.cast(nw.Date)
 
 
