@@ -39,6 +39,36 @@ def period_expr(column: str, grain: Grain) -> nw.Expr:
     return expr.cast(nw.Date)
 
 
+def with_period(frame: nw.LazyFrame[Any], column: str, grain: Grain,
+                name: str = "_period") -> nw.LazyFrame[Any]:  # fmt: skip
+    """Return ``frame`` with ``name``: the first day of the period holding ``column`` (a ``Date``).
+
+    Weeks use the engine's own truncation to Monday where it has one (DuckDB and Spark
+    ``date_trunc('week', ...)``, polars ``dt.truncate("1w")``): one cheap function per row,
+    where the portable :func:`period_expr` needs a seven-way branch. Other engines, and days and
+    months, use :func:`period_expr`.
+    """
+    if grain == "week":
+        native = nw.to_native(frame)
+        impl = frame.implementation
+        if impl is nw.Implementation.DUCKDB:
+            col = '"' + column.replace('"', '""') + '"'
+            alias = '"' + name.replace('"', '""') + '"'
+            projected = native.project(f"*, CAST(date_trunc('week', {col}) AS DATE) AS {alias}")
+            return nw.from_native(projected).lazy()
+        if impl.is_pyspark() or impl.is_pyspark_connect():
+            from pyspark.sql import functions as sf
+
+            truncated = sf.to_date(sf.date_trunc("week", sf.col(column)))
+            return nw.from_native(native.withColumn(name, truncated)).lazy()
+        if impl is nw.Implementation.POLARS:
+            import polars as pl
+
+            expr = pl.col(column).dt.truncate("1w").cast(pl.Date).alias(name)
+            return nw.from_native(native.with_columns(expr)).lazy()
+    return frame.with_columns(period_expr(column, grain).alias(name))
+
+
 def period_start(day: dt.date, grain: Grain) -> dt.date:
     """Return the first day of the period holding ``day``."""
     if grain == "week":

@@ -11,7 +11,7 @@ import pandas as pd
 
 from causal_kit.core.errors import DataError, SpecificationError
 from causal_kit.core.options import Grain
-from causal_kit.metrics.calendar import period_expr
+from causal_kit.metrics.calendar import with_period
 from causal_kit.metrics.checks import require
 from causal_kit.source import EventSource, align, as_date
 
@@ -93,8 +93,7 @@ def cohort_counts(
         if not has_unit:
             cohort = cohort.rename({"_unit": unit})
     counts = (
-        cohort.filter(~nw.col(unit).is_null())
-        .with_columns(_period=period_expr("signup_date", grain))
+        with_period(cohort.filter(~nw.col(unit).is_null()), "signup_date", grain)
         .group_by(keys)
         .agg(signups=nw.len(), **{f"retained_d{lag}": nw.col(f"_hit{lag}").sum() for lag in lags})
         .collect()
@@ -120,9 +119,9 @@ def _counts_from_events(source: EventSource, events: nw.LazyFrame[Any], unit: st
                         lags: Sequence[int]) -> pd.DataFrame:  # fmt: skip
     """Cohorts when the events carry ``signup_date`` (no users table)."""
     people = signups(source, events, None, unit)
-    cohort = people.filter(
+    cohort = with_period(people.filter(
         nw.col("signup_date") >= first, nw.col("signup_date") <= last, ~nw.col(unit).is_null()
-    ).with_columns(_period=period_expr("signup_date", grain))
+    ), "signup_date", grain)
     keys = [unit, "_period"]
     sizes = cohort.group_by(keys).agg(signups=nw.len()).collect().to_pandas()
     if not lags:

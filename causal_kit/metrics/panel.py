@@ -17,7 +17,7 @@ import pandas as pd
 from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
 from causal_kit.core.launch import Launch
 from causal_kit.core.options import Grain, check_option
-from causal_kit.metrics.calendar import period_expr, treated_flags, whole_periods
+from causal_kit.metrics.calendar import treated_flags, whole_periods, with_period
 from causal_kit.metrics.checks import check_types, require
 from causal_kit.metrics.cohorts import cohort_counts
 from causal_kit.metrics.registry import COMPONENTS, Metric, resolve
@@ -188,7 +188,7 @@ def _aggregate(frame: nw.LazyFrame[Any], unit: str, grain: Grain,
     period's events are all inside the kept dates.
     """
     agg = (
-        frame.with_columns(_period=period_expr("date", grain))
+        with_period(frame, "date", grain)
         .group_by(unit, "_period")
         .agg(
             _rows=nw.len(),
