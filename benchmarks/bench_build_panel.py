@@ -159,11 +159,11 @@ def _log(copies: int) -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    shift = con.sql(f"SELECT max(user_id) + 1 FROM read_parquet('{base}/*.parquet')").fetchone()
+    shift = con.execute(f"SELECT max(user_id) + 1 FROM read_parquet('{base}/*.parquet')").fetchone()
     assert shift is not None
     began = time.perf_counter()
     for k in range(copies):
-        con.sql(f"""COPY (SELECT * REPLACE (user_id + {k} * {shift[0]} AS user_id)
+        con.execute(f"""COPY (SELECT * REPLACE (user_id + {k} * {shift[0]} AS user_id)
                     FROM read_parquet('{base}/*.parquet'))
                     TO '{out}/part-{k:03d}.parquet' (FORMAT parquet)""")
     (out / ".complete").touch()
