@@ -222,7 +222,7 @@ def _counting_scan(frame: pl.DataFrame) -> tuple[pl.LazyFrame, list[int]]:
 
     reads: list[int] = []
 
-    def source(with_columns, predicate, n_rows, batch_size):  # noqa: ANN001
+    def source(with_columns, predicate, n_rows, batch_size):
         out = frame if with_columns is None else frame.select(with_columns)
         if predicate is not None:
             out = out.filter(predicate)
