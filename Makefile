@@ -1,23 +1,29 @@
 # Two commands on a fresh machine (Python 3.11 + pip):
 #   make report   build .venv from the lock file, make the demo data, run the demo report
 #   make test     build the same .venv and run the whole test suite
+# Every path is taken from this file's folder, so `make -C <repo> ...` works from anywhere.
+ROOT   := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 PYTHON ?= python3
-VENV   := .venv
+VENV   := $(ROOT)/.venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LOCK   := requirements/dev.lock
+LOCK   := $(ROOT)/requirements/dev.lock
 UV     := uv==0.13.9
-DEMO   := data/demo
+DEMO   := $(ROOT)/data/demo
+# JupyterLab refuses to start as root unless told
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: env report test lab demo bench lint browser clean lock
 
 env: $(STAMP)
 
-$(STAMP): $(LOCK) pyproject.toml
+# Bytecode is compiled at install time: where PYTHONDONTWRITEBYTECODE is set (as in many
+# containers) every process would otherwise recompile the ~1,700 modules it imports.
+$(STAMP): $(LOCK) $(ROOT)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV)
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(LOCK)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python $(LOCK)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e $(ROOT)
 	touch $(STAMP)
 
 $(DEMO)/.complete: | $(STAMP)
@@ -31,17 +37,18 @@ demo: $(DEMO)/.complete
 # breaks, a launch gated on a user score, a randomized holdout (20% of users kept on v1) and a
 # launch to every app user on one date (web untouched) (README: "The demo launches")
 report: $(STAMP) $(DEMO)/.complete
-	$(BIN)/causal-kit report --config data/demo_launches.json
+	cd $(ROOT) && $(BIN)/causal-kit report --config data/demo_launches.json
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	cd $(ROOT) && $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
+# notebooks find the demo data through ck.demo_path(), whatever folder their kernel starts in
 lab: $(STAMP) $(DEMO)/.complete
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=$(ROOT)/notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check causal_kit tests benchmarks
-	$(BIN)/mypy
+	cd $(ROOT) && $(BIN)/ruff check causal_kit tests benchmarks
+	cd $(ROOT) && $(BIN)/mypy
 
 browser:
 	@if command -v chromium >/dev/null 2>&1; then echo "chromium present"; \
@@ -51,10 +58,11 @@ browser:
 	else echo "no root/apt-get: install chromium yourself, or the browser check will be skipped"; fi
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_build_panel.py
+	cd $(ROOT) && $(BIN)/python benchmarks/bench_build_panel.py
 
+# re-resolve, keeping every pin the lock already has unless an input asks otherwise
 lock:
-	$(BIN)/uv pip compile --python-version 3.11 requirements/dev.in -o $(LOCK)
+	cd $(ROOT)/requirements && $(BIN)/uv pip compile --python-version 3.11 dev.in -o dev.lock
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	cd $(ROOT) && rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

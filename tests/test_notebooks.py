@@ -1,8 +1,14 @@
-"""Every notebook in notebooks/ is executed with papermill and what it produced is checked."""
+"""Every notebook in notebooks/ is executed with papermill and what it produced is checked.
+
+They run as JupyterLab runs them: the kernel starts in ``notebooks/``, and the data folder is
+given relative to the repository root (as the notebooks' defaults are), so a notebook that read
+it relative to its working directory would fail here.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -23,8 +29,13 @@ def demo(tmp_path_factory):
 def run(name: str, out: Path, **parameters) -> nbformat.NotebookNode:
     target = out / f"{name}.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"), str(target),
-                        parameters=parameters, progress_bar=False, cwd=str(ROOT))
+                        parameters=parameters, progress_bar=False, cwd=str(ROOT / "notebooks"))
     return nbformat.read(target, as_version=4)
+
+
+def from_root(path: Path) -> str:
+    """``path`` relative to the repository root, as the notebooks' defaults are written."""
+    return os.path.relpath(path, ROOT)
 
 
 def outputs(nb, kind):
@@ -43,7 +54,7 @@ def test_every_notebook_is_covered():
 
 
 def test_quickstart_tours_three_designs_and_recovers_their_truth(demo, tmp_path):
-    nb = run("quickstart", tmp_path, data_dir=str(demo))
+    nb = run("quickstart", tmp_path, data_dir=from_root(demo))
     found = results(nb)
     assert set(found) == {"staggered revenue", "single-market revenue",
                           "score-gate revenue_30d at the cutoff"}
@@ -52,10 +63,11 @@ def test_quickstart_tours_three_designs_and_recovers_their_truth(demo, tmp_path)
     assert len(outputs(nb, "image/png")) >= 5  # seaborn line plot, event study, SC, RD
     html = "".join(o["data"]["text/html"] for o in outputs(nb, "text/html"))
     assert "Effect on the treated" in html and "task_success_rate" in html
+    assert html.count("ck-table-wrap") == 1 and "SC, single market" in html  # ck.table
 
 
 def test_rd_notebook_beats_the_naive_comparison(demo, tmp_path):
-    nb = run("score_gate_rd", tmp_path, data_dir=str(demo / "score_gate"))
+    nb = run("score_gate_rd", tmp_path, data_dir=from_root(demo / "score_gate"))
     found = results(nb)
     rev = found["revenue_30d"]
     assert rev["ci"][0] <= rev["truth"] <= rev["ci"][1]

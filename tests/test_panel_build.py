@@ -214,3 +214,38 @@ def test_user_outcomes_match_the_simulators_truth(gate: ck.Simulation) -> None:
     effect = truth["effect_at_cutoff"]["revenue_30d"]["effect"]
     assert abs(jump - effect) < 3 * se
     assert naive - effect > 5 * se
+
+
+def _counting_scan(frame: pl.DataFrame) -> tuple[pl.LazyFrame, list[int]]:
+    """A polars LazyFrame over ``frame`` that counts how often its rows are read."""
+    from polars.io.plugins import register_io_source
+
+    reads: list[int] = []
+
+    def source(with_columns, predicate, n_rows, batch_size):
+        out = frame if with_columns is None else frame.select(with_columns)
+        if predicate is not None:
+            out = out.filter(predicate)
+        if n_rows is not None:
+            out = out.head(n_rows)
+        if n_rows is None or n_rows > 0:
+            reads.append(len(out))
+        yield out
+
+    return register_io_source(source, schema=frame.schema), reads
+
+
+def test_the_events_are_read_once_and_once_more_for_retention(sim: ck.Simulation) -> None:
+    events = pl.read_parquet(f"{sim.events}/*.parquet")
+    lazy, reads = _counting_scan(events)
+    panel = ck.build_panel(lazy, metrics=["active_users", "revenue", "task_success_rate"])
+    full = [n for n in reads if n == len(events)]
+    assert full == [len(events)], reads  # one full pass: no separate scan for the dates covered
+    duck = ck.build_panel(sim.events, metrics=["active_users", "revenue", "task_success_rate"])
+    pd.testing.assert_frame_equal(panel, duck, check_exact=False, rtol=1e-12, check_like=True)
+
+    lazy, reads = _counting_scan(events)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ck.CausalKitWarning)
+        ck.build_panel(lazy, metrics=["active_users", "d7_retention"], users=sim.users)
+    assert len([n for n in reads if n == len(events)]) == 2, reads  # panel + cohorts

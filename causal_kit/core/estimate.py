@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from causal_kit.core.options import CheckKind, check_option
+from causal_kit.core.plot import plot_estimate
 
 TIDY_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
 
@@ -146,8 +147,6 @@ class Estimate:
 
     def plot(self, ax: Any = None) -> Any:
         """Plot the per-period effects with their intervals; returns the Axes."""
-        from causal_kit.core.plot import plot_estimate
-
         return plot_estimate(self, ax=ax)
 
     def to_dict(self) -> dict[str, Any]:

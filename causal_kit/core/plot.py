@@ -1,25 +1,56 @@
-"""The default picture of an :class:`~causal_kit.core.estimate.Estimate`."""
+"""The default picture of an estimate, and the palette every plot shares.
+
+``matplotlib.pyplot`` is imported on first use (``plt`` here is a lazy stand-in), so importing
+causal_kit or a design module never starts a plotting backend.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any, Protocol
 
-import matplotlib.pyplot as plt
-
-if TYPE_CHECKING:
-    from causal_kit.core.estimate import Estimate
+import pandas as pd
 
 # Okabe–Ito, safe for colour-blind readers.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 
-def plot_estimate(est: Estimate, ax: Any = None) -> Any:
+class _Pyplot:
+    """``matplotlib.pyplot``, imported when an attribute is first read."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("matplotlib.pyplot"), name)
+
+
+plt: Any = _Pyplot()
+
+
+class Plottable(Protocol):
+    """What :func:`plot_estimate` reads from an estimate."""
+
+    @property
+    def method(self) -> str: ...  # noqa: D102
+    @property
+    def outcome(self) -> str: ...  # noqa: D102
+    @property
+    def estimate(self) -> float: ...  # noqa: D102
+    @property
+    def ci(self) -> tuple[float, float]: ...  # noqa: D102
+    @property
+    def level(self) -> float: ...  # noqa: D102
+    @property
+    def details(self) -> Any: ...  # noqa: D102
+    @property
+    def by_period(self) -> pd.DataFrame | None: ...  # noqa: D102
+
+
+def plot_estimate(est: Plottable, ax: Any = None) -> Any:
     """Plot per-period effects with their intervals (or the headline effect alone).
 
     Parameters
     ----------
     est
-        The estimate.
+        The estimate (a :class:`~causal_kit.Estimate`).
     ax
         Matplotlib Axes to draw on; a new figure is made when ``None``.
 
@@ -49,7 +80,7 @@ def plot_estimate(est: Estimate, ax: Any = None) -> Any:
     return ax
 
 
-def plot_counterfactual(est: Estimate, ax: Any) -> Any:
+def plot_counterfactual(est: Plottable, ax: Any) -> Any:
     """Observed series against the forecast counterfactual of ``details["counterfactual_path"]``.
 
     The path has columns ``time``, ``observed``, ``counterfactual`` (in-sample fit before the

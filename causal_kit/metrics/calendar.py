@@ -28,11 +28,45 @@ def period_expr(column: str, grain: Grain) -> nw.Expr:
         return col
     if grain == "month":
         return col.dt.truncate("1mo").cast(nw.Date)
-    weekday = col.dt.weekday()  # 1 = Monday ... 7 = Sunday
-    expr = nw.when(weekday == 1).then(col)
-    for k in range(2, 8):
-        expr = expr.when(weekday == k).then(col.dt.offset_by(f"-{k - 1}d"))
+    # days since Monday, 0..6. Engines disagree on Sunday: DuckDB and polars number the week
+    # 1 = Monday ... 7 = Sunday, narwhals on Spark 0 = Sunday, 1 = Monday ... 6 = Saturday;
+    # (weekday + 6) % 7 is right for both (a Sunday read as 0 would otherwise match no branch
+    # and its events would silently fall out of the panel).
+    since_monday = (col.dt.weekday() + 6) % 7
+    expr = nw.when(since_monday == 0).then(col)
+    for k in range(1, 7):
+        expr = expr.when(since_monday == k).then(col.dt.offset_by(f"-{k}d"))
     return expr.cast(nw.Date)
+
+
+def with_period(frame: nw.LazyFrame[Any], column: str, grain: Grain,
+                name: str = "_period") -> nw.LazyFrame[Any]:  # fmt: skip
+    """Return ``frame`` with ``name``: the first day of the period holding ``column`` (a ``Date``).
+
+    Weeks use the engine's own truncation to Monday where it has one (DuckDB and Spark
+    ``date_trunc('week', ...)``, polars ``dt.truncate("1w")``): one cheap function per row,
+    where the portable :func:`period_expr` needs a seven-way branch. Other engines, and days and
+    months, use :func:`period_expr`.
+    """
+    if grain == "week":
+        native = nw.to_native(frame)
+        impl = frame.implementation
+        if impl is nw.Implementation.DUCKDB:
+            col = '"' + column.replace('"', '""') + '"'
+            alias = '"' + name.replace('"', '""') + '"'
+            projected = native.project(f"*, CAST(date_trunc('week', {col}) AS DATE) AS {alias}")
+            return nw.from_native(projected).lazy()
+        if impl.is_pyspark() or impl.is_pyspark_connect():
+            from pyspark.sql import functions as sf
+
+            truncated = sf.to_date(sf.date_trunc("week", sf.col(column)))
+            return nw.from_native(native.withColumn(name, truncated)).lazy()
+        if impl is nw.Implementation.POLARS:
+            import polars as pl
+
+            expr = pl.col(column).dt.truncate("1w").cast(pl.Date).alias(name)
+            return nw.from_native(native.with_columns(expr)).lazy()
+    return frame.with_columns(period_expr(column, grain).alias(name))
 
 
 def period_start(day: dt.date, grain: Grain) -> dt.date:

@@ -17,11 +17,11 @@ import pandas as pd
 from causal_kit.core.errors import CausalKitWarning, DataError, SpecificationError
 from causal_kit.core.launch import Launch
 from causal_kit.core.options import Grain, check_option
-from causal_kit.metrics.calendar import period_expr, treated_flags, whole_periods
+from causal_kit.metrics.calendar import treated_flags, whole_periods, with_period
 from causal_kit.metrics.checks import check_types, require
 from causal_kit.metrics.cohorts import cohort_counts
 from causal_kit.metrics.registry import COMPONENTS, Metric, resolve
-from causal_kit.source import as_date, date_bounds, open_events, parse_day
+from causal_kit.source import as_date, open_events, parse_day
 
 DEFAULT_METRICS = ("active_users", "revenue", "revenue_per_active_user", "task_success_rate")
 
@@ -112,11 +112,14 @@ def build_panel(
     check_types(frame, needed, "events")
     frame = as_date(frame, "date", what="events", fallback="ts")
 
-    lo, hi = date_bounds(frame, "date")
-    if lo is None or hi is None:
+    comps = list(dict.fromkeys(c for m in event_specs for c in m.components))
+    agg = _aggregate(frame, unit, grain, comps)  # the one pass over the events
+    lo_day, hi_day = (agg["_lo"].min(), agg["_hi"].max()) if len(agg) else (pd.NaT, pd.NaT)
+    if pd.isna(lo_day) or pd.isna(hi_day):
         raise DataError(f"events are empty ({src.description}); there is nothing to aggregate.")
+    lo, hi = lo_day.date(), hi_day.date()
     if end is None:
-        hi = _drop_future_strays(frame, hi)
+        hi = _drop_future_strays(agg, hi)
     lo, hi = _clip(lo, hi, parse_day(start, "start"), parse_day(end, "end"))
     periods = whole_periods(lo, hi, grain)
     if periods.empty:
@@ -125,16 +128,9 @@ def build_panel(
             "widen start/end or use a finer time grain."
         )
     first, last = periods["start"].iloc[0], periods["end"].iloc[-1]
-
-    comps = list(dict.fromkeys(c for m in event_specs for c in m.components))
-    window = frame.filter(nw.col("date") >= first, nw.col("date") <= last)
-    agg = (
-        window.with_columns(_period=period_expr("date", grain))
-        .group_by(unit, "_period")
-        .agg(_rows=nw.len(), **{c: COMPONENTS[c].expr() for c in comps})
-        .collect()
-        .to_pandas()
-    )
+    starts = pd.to_datetime(periods["start"]).astype("datetime64[ns]")
+    # whole periods inside [first, last] hold exactly the events between those dates
+    agg = agg.loc[agg["_period"].isin(starts)]
     if agg.empty:
         raise DataError(f"events have no rows between {first} and {last}.")
     if agg[unit].isna().any():
@@ -142,14 +138,12 @@ def build_panel(
         raise DataError(
             f"{n_bad} events have no {unit!r}; fill the column or filter those rows out first."
         )
-    agg["_period"] = pd.to_datetime(agg["_period"]).astype("datetime64[ns]")
     units = _sorted_units(agg[unit])
     if launch is not None:
         _check_launch_units(launch, units, unit)
 
-    starts = pd.to_datetime(periods["start"]).astype("datetime64[ns]")
     grid = pd.MultiIndex.from_product([units, starts], names=[unit, "_period"])
-    table = agg.set_index([unit, "_period"]).reindex(grid)
+    table = agg.drop(columns=["_lo", "_hi"]).set_index([unit, "_period"]).reindex(grid)
     for c in comps:
         table[c] = table[c].astype(float).fillna(COMPONENTS[c].empty)
     if cohort_specs:
@@ -186,31 +180,56 @@ def build_panel(
     return out
 
 
-def _drop_future_strays(frame: Any, hi: dt.date) -> dt.date:
+def _drop_future_strays(agg: pd.DataFrame, hi: dt.date) -> dt.date:
     """Return the last date to keep: the last event up to today, when a few are dated later.
 
     A handful of events dated after today (a clock bug, a typo'd year) would otherwise stretch
     the panel with empty periods that read as zeros. When under 1% of events are in the
     future they are left out with a warning; when more are (simulated or re-dated data), the
-    dates are taken as they are.
+    dates are taken as they are. Read from the one aggregate: a period whose first event is
+    after today holds only future events.
     """
     today = dt.date.today()
     if hi <= today:
         return hi
-    future = nw.col("date") > nw.lit(today)
-    row = (frame.select(n=nw.len(), ahead=future.cast(nw.Int64).sum(),
-                        kept=nw.when(~future).then(nw.col("date")).max())
-           .collect().to_pandas())  # fmt: skip
-    n, ahead = int(row["n"].iloc[0]), int(row["ahead"].iloc[0])
-    if ahead == 0 or ahead >= 0.01 * n or pd.isna(row["kept"].iloc[0]):
+    ahead_rows = agg["_lo"].dt.date > today
+    n, ahead = int(agg["_rows"].sum()), int(agg.loc[ahead_rows, "_rows"].sum())
+    if ahead == 0 or ahead >= 0.01 * n or ahead_rows.all():
         return hi
+    kept = min(agg.loc[~ahead_rows, "_hi"].max().date(), today)
     warnings.warn(
         f"{ahead} of {n} events are dated after today ({today}), the latest on {hi}; they are "
         "left out so they do not stretch the panel with empty periods. Fix their dates, or pass "
         "end= to choose the last day yourself.",
         CausalKitWarning, stacklevel=3,
     )
-    return pd.Timestamp(row["kept"].iloc[0]).date()
+    return kept
+
+
+def _aggregate(frame: nw.LazyFrame[Any], unit: str, grain: Grain,
+               comps: Sequence[str]) -> pd.DataFrame:  # fmt: skip
+    """Return every ``unit × period`` of the events: row count, first and last day, components.
+
+    One query, one pass over the events: the dates the events cover come out of the same
+    aggregate (the smallest first day and the largest last day), so no separate scan is needed
+    to find them, and no date filter either — the panel keeps whole periods only, and a whole
+    period's events are all inside the kept dates.
+    """
+    agg = (
+        with_period(frame, "date", grain)
+        .group_by(unit, "_period")
+        .agg(
+            _rows=nw.len(),
+            _lo=nw.col("date").min(),
+            _hi=nw.col("date").max(),
+            **{c: COMPONENTS[c].expr() for c in comps},
+        )
+        .collect()
+        .to_pandas()
+    )
+    for c in ("_period", "_lo", "_hi"):
+        agg[c] = pd.to_datetime(agg[c]).astype("datetime64[ns]")
+    return agg
 
 
 def _clip(lo: dt.date, hi: dt.date, start: dt.date | None,

@@ -120,7 +120,10 @@ def simulate(
     seed
         Random seed; the same seed gives byte-identical files.
     out_dir
-        Where to write; default ``data/demo/<scenario>``. Replaced atomically if it exists.
+        Where to write; replaced atomically if it exists. Default: a new temporary folder
+        (``causal_kit-<scenario>-*`` in the system's temp directory), so a quick simulation never
+        overwrites the demo data in ``data/demo/`` (use :func:`make_demo` or pass
+        ``out_dir="data/demo/<scenario>"`` for that).
     start_date
         First simulated day.
     chunk_users
@@ -164,7 +167,10 @@ def simulate(
         raise SpecificationError(
             f"start_date={start_date!r} is not a date; use ISO format like '2026-01-05'."
         ) from exc
-    target = Path(out_dir) if out_dir is not None else Path("data/demo") / scenario
+    if out_dir is None:  # the files back the returned Simulation, so the folder stays
+        target = Path(tempfile.mkdtemp(prefix=f"causal_kit-{scenario}-")) / scenario
+    else:
+        target = Path(out_dir)
     world = make_world(seed, start, n_days)
     assignment = assign(scenario, world, seed)
     ctx = make_context(seed, n_users, world, assignment)

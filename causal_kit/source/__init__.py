@@ -6,5 +6,15 @@ frames narwhals knows (DuckDB relations, Spark) are used in place. Raw events ne
 
 from causal_kit.source.dates import as_date, date_bounds, parse_day
 from causal_kit.source.events import EventSource, align, open_events
+from causal_kit.source.paths import demo_path, project_root
 
-__all__ = ["EventSource", "align", "as_date", "date_bounds", "open_events", "parse_day"]
+__all__ = [
+    "EventSource",
+    "align",
+    "as_date",
+    "date_bounds",
+    "demo_path",
+    "open_events",
+    "parse_day",
+    "project_root",
+]

@@ -24,6 +24,7 @@ from causal_kit.core.errors import DataError, SpecificationError
 PARQUET = (".parquet", ".pq")
 CSV = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
 DATABASE = (".duckdb", ".ddb", ".db")
+SPARK = ("pyspark", "pyspark_connect")  # narwhals' names of Spark backends
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def align(data: Any, like: EventSource, *, what: str = "users") -> nw.LazyFrame[
 
         table = other.frame.collect().to_arrow()
         return nw.from_native(pl.from_arrow(table).lazy())  # type: ignore[union-attr]
+    if like.backend in SPARK:
+        return nw.from_native(_into_spark(data, like, what)).lazy()
     other = open_events(data, what=what)
     if other.backend != like.backend:
         raise SpecificationError(
@@ -155,6 +158,29 @@ def align(data: Any, like: EventSource, *, what: str = "users") -> nw.LazyFrame[
             f"got {other.description}."
         )
     return other.frame
+
+
+def _into_spark(data: Any, like: EventSource, what: str) -> Any:
+    """Return ``data`` as a DataFrame of the Spark session that holds ``like``'s events.
+
+    A Spark DataFrame is used as it is; a path (parquet or CSV file, folder or glob) is read by
+    that session, so a table on the cluster's storage never passes through this machine; a local
+    frame (pandas, polars, pyarrow, DuckDB) is sent to the session.
+    """
+    session = nw.to_native(like.frame).sparkSession
+    if isinstance(data, EventSource):
+        data = data.frame
+    if isinstance(data, nw.DataFrame | nw.LazyFrame):
+        data = nw.to_native(data)
+    if hasattr(data, "sparkSession"):  # a Spark DataFrame
+        return data
+    if isinstance(data, str | os.PathLike):
+        files, kind = _files(Path(data), what)
+        if kind == "parquet":
+            return session.read.parquet(*files)
+        return session.read.csv(files, header=True, inferSchema=True)
+    local = open_events(data, what=what).frame.collect().to_pandas()
+    return session.createDataFrame(local)
 
 
 def _into_relation_connection(data: Any, like: EventSource, what: str) -> Any:
@@ -202,6 +228,17 @@ def _open_path(path: Path, table: str | None, connection: duckdb.DuckDBPyConnect
             raise SpecificationError(f"{what}: {text!r} is a database; pass table='<name>'.")
         con = duckdb.connect(text, read_only=True)
         return _wrap(_table(con, table, what), "duckdb", f"DuckDB {text}::{table}", con)
+    files, kind = _files(path, what)
+    con = connection if connection is not None else duckdb.connect()
+    rel = _readable(lambda: con.read_parquet(files) if kind == "parquet"
+                    else con.read_csv(files), con, files, what)  # type: ignore[arg-type]
+    desc = f"{kind} {text}" + (f" ({len(files)} files)" if len(files) > 1 else "")
+    return _wrap(rel, "duckdb", desc, con)
+
+
+def _files(path: Path, what: str) -> tuple[list[str], str]:
+    """Return the parquet or CSV files behind a file, folder or glob, and which kind they are."""
+    text = str(path)
     if any(ch in text for ch in "*?["):
         files = sorted(glob.glob(text, recursive=True))
     elif path.is_dir():
@@ -214,20 +251,14 @@ def _open_path(path: Path, table: str | None, connection: duckdb.DuckDBPyConnect
         raise DataError(f"{what}: {text!r} does not exist. Pass a file, a folder or a glob.")
     if not files:
         raise DataError(f"{what}: {text!r} holds no parquet or CSV file.")
-    con = connection if connection is not None else duckdb.connect()
     if all(f.lower().endswith(PARQUET) for f in files):
-        rel = _readable(lambda: con.read_parquet(files), con, files, what)
-        kind = "parquet"
-    elif all(f.lower().endswith(CSV) for f in files):
-        rel = _readable(lambda: con.read_csv(files), con, files, what)  # type: ignore[arg-type]
-        kind = "CSV"
-    else:
-        raise DataError(
-            f"{what}: {text!r} matches files that are neither all parquet nor all CSV: "
-            f"{[Path(f).name for f in files[:5]]}."
-        )
-    desc = f"{kind} {text}" + (f" ({len(files)} files)" if len(files) > 1 else "")
-    return _wrap(rel, "duckdb", desc, con)
+        return files, "parquet"
+    if all(f.lower().endswith(CSV) for f in files):
+        return files, "CSV"
+    raise DataError(
+        f"{what}: {text!r} matches files that are neither all parquet nor all CSV: "
+        f"{[Path(f).name for f in files[:5]]}."
+    )
 
 
 def _readable(read: Any, con: duckdb.DuckDBPyConnection, files: list[str], what: str) -> Any:

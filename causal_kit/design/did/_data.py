@@ -20,6 +20,7 @@ from causal_kit.core.panel import (
     check_varies,
     prepare_panel,
 )
+from causal_kit.design.did._fastpanel import fast_balanced_panel
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,6 @@ def load_panel(
     A clean balanced panel takes a linear-time route; anything else goes through
     :func:`prepare_panel`, which raises the precise error or handles unbalanced panels.
     """
-    from causal_kit.design.did._fastpanel import fast_balanced_panel
-
     fast = fast_balanced_panel(
         data,
         outcome=outcome,
@@ -171,7 +170,22 @@ def load_panel(
         cluster=cluster,
     )
     if fast is not None:
-        return fast
+        return DidData(
+            kind="panel",
+            y=fast.y,
+            t_rows=None,
+            g_rows=None,
+            d=fast.d,
+            unit_rows=None,
+            group_rows=None,
+            X=fast.X,
+            cluster=fast.cluster,
+            times=fast.times,
+            names={"outcome": outcome, "unit": unit, "time": time, "treatment": treatment},
+            covariates=tuple(covariates),
+            balanced=True,
+            g_unit=fast.g_unit,
+        )
     panel = prepare_panel(
         data,
         outcome=outcome,

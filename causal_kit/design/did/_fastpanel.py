@@ -10,7 +10,7 @@ error or handles the unbalanced layout.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,17 @@ import pandas as pd
 from causal_kit.core.errors import CausalKitError
 from causal_kit.core.frames import to_pandas
 from causal_kit.core.panel import mixed_kinds
-from causal_kit.design.did._data import DidData
+
+
+class BalancedArrays(NamedTuple):
+    """A clean balanced panel as arrays in unit-major order (``n_units × T`` rows)."""
+
+    y: np.ndarray
+    d: np.ndarray
+    X: np.ndarray
+    cluster: np.ndarray | None
+    times: np.ndarray
+    g_unit: np.ndarray
 
 
 def _column(frame: Any, name: str) -> np.ndarray:
@@ -57,8 +67,8 @@ def fast_balanced_panel(
     treatment: str,
     covariates: Sequence[str],
     cluster: str | None,
-) -> DidData | None:
-    """Return :class:`DidData` for a clean balanced panel, or ``None`` to use the full checks."""
+) -> BalancedArrays | None:
+    """Return the arrays of a clean balanced panel, or ``None`` to run the full checks."""
     cols = [unit, time, outcome, treatment, *covariates] + ([cluster] if cluster else [])
     if len({unit, time, outcome, treatment}) < 4:
         return None
@@ -130,19 +140,11 @@ def fast_balanced_panel(
         if raw.isna().any():
             return None
         cl = arranged(pd.factorize(raw.to_numpy(), sort=True)[0].astype(np.int64))
-    return DidData(
-        kind="panel",
+    return BalancedArrays(
         y=np.ascontiguousarray(arranged(y), dtype=np.float64),
-        t_rows=None,
-        g_rows=None,
         d=D.ravel(),
-        unit_rows=None,
-        group_rows=None,
         X=X,
         cluster=cl,
         times=np.asarray(times),
-        names={"outcome": outcome, "unit": unit, "time": time, "treatment": treatment},
-        covariates=tuple(covariates),
-        balanced=True,
         g_unit=g_unit,
     )
