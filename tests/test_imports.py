@@ -86,3 +86,27 @@ def test_make_lab_starts_as_root_and_from_any_directory(tmp_path):
     line = next(x for x in out.splitlines() if "jupyter lab" in x)
     assert f"--notebook-dir={ROOT}/notebooks" in line
     assert ("--allow-root" in line) == (os.getuid() == 0)
+
+
+def test_notebook_parameters_are_read_as_papermill_reads_them_without_loading_it():
+    import papermill as pm
+
+    from causal_kit.presentation.parameters import notebook_parameters
+
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        theirs = {k: dict(v) for k, v in pm.inspect_notebook(str(notebook)).items()}
+        assert notebook_parameters(notebook) == theirs, notebook.name
+    loaded = loaded_after(
+        "from causal_kit.presentation.cli import main; import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['parameters', "
+        "'attribution_report'])"
+    )
+    assert not {"pandas", "papermill", "nbformat", "duckdb"} & loaded
+
+
+def test_the_report_provenance_shows_no_absolute_server_path():
+    from causal_kit.presentation.views import provenance_view
+
+    block = provenance_view("abc", {"pandas": "3"}, {"data_dir": str(ROOT / "data/demo/x")},
+                        notes=[f"read {ROOT}/data/demo/x/events"])
+    assert str(ROOT) not in block.html and "data/demo/x" in block.html

@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"index written: {write_index(check_output_root(args.output))}")
             return EXIT_OK
-        from causal_kit.presentation.runner import find_notebook, notebook_parameters
+        from causal_kit.presentation.parameters import find_notebook, notebook_parameters
 
         for name, spec in notebook_parameters(find_notebook(args.notebook)).items():
             print(f"{name}: {spec.get('inferred_type_name')} = {spec.get('default')}"

@@ -27,6 +27,7 @@ from causal_kit.analysis.summary import validate_summary
 from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.core.options import Grain, LaunchDesign, check_option
 from causal_kit.presentation.html import notebook_to_html
+from causal_kit.presentation.parameters import find_notebook, notebook_parameters
 from causal_kit.presentation.publish import check_output_root, publish, slug, staged
 
 log = logging.getLogger("causal_kit.report")
@@ -62,36 +63,6 @@ class QuietKernelManager(AsyncKernelManager):
             kw["stderr"] = subprocess.DEVNULL
             kw["stdout"] = subprocess.DEVNULL
         await super()._async_launch_kernel(kernel_cmd, **kw)
-
-
-def find_notebook(name: str | os.PathLike[str]) -> Path:
-    """Resolve a report notebook by path or by name in ``notebooks/``.
-
-    Raises
-    ------
-    SpecificationError
-        If no such notebook exists; the message lists the ones that do.
-    """
-    path = Path(name)
-    if path.suffix == ".ipynb" and path.is_file():
-        return path
-    stem = path.stem if path.suffix == ".ipynb" else str(name)
-    folders = [Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"]
-    for folder in folders:
-        candidate = folder / f"{stem}.ipynb"
-        if "/" not in stem and candidate.is_file():
-            return candidate
-    have = sorted({p.stem for f in folders if f.is_dir() for p in f.glob("*.ipynb")})
-    raise SpecificationError(f"no report notebook {str(name)!r}; available: {have}.")
-
-
-def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
-    """Return the declared parameters of ``notebook`` (name → type, default, help)."""
-    try:
-        found = pm.inspect_notebook(str(notebook))
-    except Exception as exc:  # a notebook that is not JSON, or has no readable cells
-        raise SpecificationError(f"cannot read notebook {str(notebook)!r}: {exc}") from exc
-    return {k: dict(v) for k, v in found.items()}
 
 
 def coerce_parameters(notebook: Path, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -338,7 +338,14 @@ def specification_view(a: LaunchAnalysis) -> Block:
 
 def provenance_view(fingerprint: str | None, versions: Mapping[str, str],
                     parameters: Mapping[str, Any], notes: Sequence[str] = ()) -> Block:
-    """Show where the numbers came from: inputs' fingerprint, parameters and package versions."""
+    """Show where the numbers came from: inputs' fingerprint, parameters and package versions.
+
+    Absolute server paths in the parameters and notes are shown relative (see
+    :func:`~causal_kit.presentation.provenance.without_server_paths`).
+    """
+    from causal_kit.presentation.provenance import without_server_paths
+
+    parameters, notes = without_server_paths(dict(parameters)), without_server_paths(list(notes))
     params = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(repr(v))}</td></tr>"
                      for k, v in parameters.items())
     pkgs = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in versions.items())

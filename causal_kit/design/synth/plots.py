@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.estimate import Estimate
-from causal_kit.core.plot import PALETTE
+from causal_kit.core.plot import PALETTE, plt
 
 
 def _axes(ax: Any, size: tuple[float, float] = (7, 3.8)) -> Any:
