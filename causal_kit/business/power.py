@@ -420,8 +420,12 @@ class _PanelSim:
                 raise DataError(f"treated_units {unknown or treated!r} are not units of the "
                                 f"history's {unit!r} column.")
         pre = max(4, len(times) // 2) if min_pre is None else int(min_pre)
+        options = dict(options)
+        if design == "did":
+            # the placebo runs need the interval only: skip the HonestDiD sensitivity analysis
+            options.setdefault("sensitivity", False)
         return cls(frame, design, outcome, unit, time, units, times, treated, pre, level, seed,
-                   progress, dict(options))
+                   progress, options)
 
     @property
     def n_treated(self) -> int:

@@ -144,6 +144,8 @@ def _vertices(X: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
     rhs = np.broadcast_to(e1[:, None], (len(WB), k + 1, 1))
     gB = np.linalg.solve(np.transpose(WB, (0, 2, 1)), rhs)[:, :, 0]
     keep = np.all(gB >= -1e-12, axis=1)
+    if not keep.any():  # degenerate moments (e.g. zero variances): let the programme decide
+        return None
     G = np.zeros((int(keep.sum()), m))
     np.put_along_axis(G, subsets[keep], np.clip(gB[keep], 0, None), axis=1)
     return G
