@@ -35,7 +35,7 @@ def main() -> None:
     for seed in range(args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            sim = ck.simulate(scenario=args.scenario, n_users=args.users, seed=seed, out_dir=tmp)
+            ck.simulate(scenario=args.scenario, n_users=args.users, seed=seed, out_dir=tmp)
             truth = json.loads((Path(tmp) / "truth.json").read_text())
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
