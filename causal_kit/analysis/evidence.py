@@ -6,10 +6,15 @@ where the launch's data allow it; otherwise it is left out with a one-line reaso
 analysis keeps in its notes. A piece that fails on the data is also left out with its reason:
 the report never dies for the evidence.
 
-Cost is kept to a few seconds per launch: the DoWhy refuters run ``N_SIMULATIONS`` simulations,
-the mediation bootstrap ``N_BOOT`` draws, and the EconML fits (heterogeneity, per adopter) use a
-seeded subsample of at most ``MAX_USERS`` users — enough for the demo's effects, a fraction of
-the cost of the full table.
+Cost is kept to a few seconds per launch: the DoWhy refuters run ``N_SIMULATIONS`` simulations
+and the mediation bootstrap ``N_BOOT`` draws; the refuters and the EconML fits (heterogeneity,
+per adopter) use a seeded subsample of at most ``MAX_USERS`` users. On the demo holdout (13,428
+users, all kept) the evidence adds about 1 s to :func:`analyze_launch` once DoWhy and EconML are
+imported (refuters 1 s, mediation 0.2 s, heterogeneity 0.1 s, per adopter 0.2 s); the first
+call in a fresh process also pays their import, about 5-8 s on a loaded 2-core machine. A
+rollout's refutations refit its design once per placebo unit and per treated unit: about 2.5 s
+on the demo's 24 regions. A 3,000-user subsample was tried first and left the group effects'
+intervals three times wider for a saving of under a second, hence the larger cap.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from causal_kit.core.errors import CausalKitError
 
 N_SIMULATIONS = 5
 N_BOOT = 50
-MAX_USERS = 3000
+MAX_USERS = 20_000
 #: Metric → cascade level of the per-user outcomes of a holdout or a score gate.
 USER_LEVELS = {"task_successes_30d": "task", "retained_d30": "engagement",
                "revenue_30d": "business"}  # fmt: skip
