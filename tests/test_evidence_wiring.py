@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import causal_kit as ck
 from causal_kit.analysis import evidence as ev
 from causal_kit.analysis.summary import build_summary, validate_summary
-from causal_kit.core.errors import DataError, ReportError
+from causal_kit.core.errors import CausalKitWarning, DataError, ReportError
 from causal_kit.evidence.refute import Refutations
 from causal_kit.presentation import views_evidence
 
@@ -62,6 +63,13 @@ def test_a_piece_that_fails_on_the_data_is_kept_as_its_first_line():
 
     assert ev._attempt("heterogeneity", notes, broken) is None
     assert notes == ["heterogeneity skipped: feature 'segment' is constant; drop it."]
+    def weak():
+        warnings.warn("the first stage is weak (F = 3)", CausalKitWarning, stacklevel=1)
+        warnings.warn("a library's own chatter", FutureWarning, stacklevel=1)
+        return "fit"
+
+    assert ev._attempt("per-adopter effect", notes, weak) == "fit"
+    assert notes[-1] == "per-adopter effect: the first stage is weak (F = 3)" and len(notes) == 2
     with pytest.raises(KeyError):  # a bug is not a data problem: it is not swallowed
         ev._attempt("x", notes, lambda: {}["missing"])
 

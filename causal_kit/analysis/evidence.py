@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal_kit.core.errors import CausalKitError
+from causal_kit.core.errors import CausalKitError, CausalKitWarning
 
 N_SIMULATIONS = 5
 N_BOOT = 50
@@ -66,11 +66,19 @@ class Evidence:
 
 
 def _attempt(name: str, notes: list[str], run: Any) -> Any:
-    """Run one piece; on a data or specification problem keep the reason and return ``None``."""
+    """Run one piece; on a data or specification problem keep the reason and return ``None``.
+
+    The piece's own warnings (e.g. a weak first stage) are kept in ``notes``; the libraries'
+    are silenced.
+    """
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore")
-            return run()
+            warnings.simplefilter("always", CausalKitWarning)
+            result = run()
+        notes.extend(f"{name}: {w.message}" for w in caught
+                     if issubclass(w.category, CausalKitWarning))  # fmt: skip
+        return result
     except (CausalKitError, ValueError, np.linalg.LinAlgError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         notes.append(f"{name} skipped: {first}")
