@@ -121,6 +121,21 @@ def test_triangulation_and_scorecard(staggered_report):
     assert s["scorecard"]["grade"] in ("high", "medium", "low")
 
 
+def test_rollout_report_lists_its_design_native_refutations(staggered_report):
+    report, _ = staggered_report
+    s = report.summary
+    refs = {r["name"]: r for r in s["refutations"]}
+    assert sorted(refs) == ["leave_one_out", "placebo_dates", "placebo_units"]
+    assert refs["placebo_units"]["passed"]  # the never-treated regions stayed together
+    assert all(r["effect"] == pytest.approx(s["estimate"]) for r in refs.values())
+    # a rollout has no per-user arm: those blocks are left out, with the reason shown
+    assert s["mediation"] is s["heterogeneity"] is s["per_adopter"] is s["attribution"] is None
+    html = report.html.read_text()
+    appendix = html[html.index('id="engineering-appendix"'):]
+    assert "<h3>Refutations</h3>" in appendix and "placebo_units" in appendix
+    assert "<h3>Through what</h3>" in html and "no per-user arm" in html
+
+
 def test_html_is_self_contained_tiered_and_has_no_user_rows(staggered_report):
     html = staggered_report[0].html.read_text()
     assert "<script" not in html and "http://" not in html and "https://" not in html
@@ -322,6 +337,28 @@ def test_holdout_is_reported_as_an_experiment_that_covers_its_truth(shape_report
     reasons = {r["design"]: r["reason"] for r in s["triangulation"]["eligibility"]}
     assert "not rolled out region by region" in reasons["did"]
     assert "forecast-only design is not needed" in reasons["its"]
+
+
+def test_holdout_report_shows_through_what_who_gains_and_per_adopter(shape_reports):
+    report, truth = shape_reports["holdout"]
+    s, att = report.summary, truth["holdout"]["att"]
+    refs = {r["name"]: r for r in s["refutations"]}
+    assert sorted(refs) == ["data_subset", "placebo_treatment", "random_common_cause",
+                            "unobserved_common_cause"]
+    assert refs["placebo_treatment"]["passed"]  # permuting the arm removes the effect
+    totals = {lk["outcome"]: (lk["total_low"], lk["total_high"])
+              for lk in s["mediation"]["links"]}
+    for metric in ("retained_d30", "revenue_30d"):  # the arm's total effects cover the truth
+        assert totals[metric][0] <= att[metric] <= totals[metric][1], metric
+    groups = {g["group"] for g in s["heterogeneity"]["groups"] if g["feature"] == "segment"}
+    assert groups == {"casual", "power"}
+    itt = s["per_adopter"]["itt"]["ci"]
+    assert itt[0] <= att["revenue_30d"] <= itt[1]
+    assert 0 < s["per_adopter"]["adoption_rate"] < 1
+    html = report.html.read_text()
+    for title in ("Through what", "Who gains", "Per adopter", "Refutations"):
+        assert f"<h3>{title}</h3>" in html, title
+    assert shape_reports["global_launch"][0].summary["refutations"] is None
 
 
 def test_global_launch_is_reported_by_its_with_the_forecast_warning(shape_reports):

@@ -12,11 +12,17 @@ import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 import pandas as pd
 
+from causal_kit.analysis.evidence import (
+    ATTRIBUTION_NOTE,
+    Evidence,
+    panel_evidence,
+    user_evidence,
+)
 from causal_kit.analysis.summary import build_summary
 from causal_kit.business.decide import Decision
 from causal_kit.business.plan import (
@@ -42,6 +48,13 @@ from causal_kit.evidence.segments import Segments, by_segment
 from causal_kit.evidence.triangulate import Triangulation, triangulate
 from causal_kit.metrics import METRICS, build_panel, user_outcomes
 from causal_kit.source import as_date, date_bounds, open_events
+
+if TYPE_CHECKING:
+    from causal_kit.evidence.adoption import AdoptionEffect
+    from causal_kit.evidence.attribution import Attribution
+    from causal_kit.evidence.heterogeneity import Heterogeneity
+    from causal_kit.evidence.mediation import Mediation
+    from causal_kit.evidence.refute import Refutations
 
 PERIODS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -108,6 +121,19 @@ class LaunchAnalysis:
         effect), to state the effect per user.
     period_days
         Days in one period of the effect (7 for a week, 30 for a score gate's window).
+    refutations
+        The refutations of the headline (a rollout's placebo dates, placebo units and
+        leave-one-out; a holdout's or a score gate's DoWhy refuters), or ``None``.
+    mediation
+        How much of each cascade level's effect flows through the level below (holdout), or
+        ``None``.
+    attribution
+        What moved the KPI between before and after the launch, or ``None`` (see ``notes``).
+    heterogeneity
+        Who gains and which users the launch should reach (holdout, score gate), or ``None``.
+    per_adopter
+        The intent-to-treat effect beside the effect per adopter (holdout), or ``None``.
+    Whatever is ``None`` says why in ``notes`` (see :mod:`causal_kit.analysis.evidence`).
     """
 
     launch: Launch
@@ -132,6 +158,11 @@ class LaunchAnalysis:
     baseline: float | None = None
     users_per_unit: float = 1.0
     period_days: float = 7.0
+    refutations: Refutations | None = None
+    mediation: Mediation | None = None
+    attribution: Attribution | None = None
+    heterogeneity: Heterogeneity | None = None
+    per_adopter: AdoptionEffect | None = None
 
     @property
     def relative_change(self) -> float | None:
@@ -179,7 +210,9 @@ class LaunchAnalysis:
             package_versions=package_versions, plan=self.plan, diagnosis=self.diagnosis,
             adoption=self.adoption, baseline=self.baseline,
             users_per_unit=self.users_per_unit, period_days=self.period_days,
-            local=self.local, generated_at=generated_at,
+            local=self.local, generated_at=generated_at, refutations=self.refutations,
+            mediation=self.mediation, attribution=self.attribution,
+            heterogeneity=self.heterogeneity, per_adopter=self.per_adopter,
         )
 
 
@@ -289,7 +322,8 @@ def analyze_launch(
                                     exposed, yearly_cost, upfront_cost, as_of, level, seed)
     notes = tuple(dict.fromkeys(
         ([str(result.primary.details["warning"])] if "warning" in result.primary.details else [])
-        + [str(w.message) for w in caught if issubclass(w.category, CausalKitWarning)]))
+        + [str(w.message) for w in caught if issubclass(w.category, CausalKitWarning)]
+        + list(result.notes)))
     for w in caught:
         if not issubclass(w.category, CausalKitWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -312,8 +346,14 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
                    guardrail_metrics: Sequence[str], segment: str | None,
                    value_per_unit: float, exposed: int | None, yearly_cost: float | None,
                    upfront_cost: float, as_of: Any, level: float, seed: int) -> LaunchAnalysis:
-    from causal_kit.analysis.shapes import global_parts, holdout_parts
+    from causal_kit.analysis.shapes import (
+        CUPED_COVARIATES,
+        global_parts,
+        holdout_frame,
+        holdout_parts,
+    )
 
+    frame = None
     if design == "experiment":
         panel, n_treated = None, 0
         if len(set(launch.start.values())) > 1:  # a holdout also rolled out by region
@@ -321,8 +361,9 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
                                 launch=launch, users=users)
             n_treated = int(panel.loc[panel["treated"] == 1, launch.unit].nunique())
         name = outcome or "revenue_30d"
+        frame = holdout_frame(source, launch, users)
         parts = holdout_parts(source, launch, name, users, time, cascade_metrics, segment,
-                              exposed, level, seed, panel, synth_options(n_treated))
+                              exposed, level, seed, panel, synth_options(n_treated), frame)
     else:
         name = outcome or "revenue"
         parts = global_parts(source, launch, name, cascade_metrics, guardrail_metrics, segment,
@@ -333,9 +374,26 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
     planned_est = {m: chain_est[m] for m in _plan_metrics(launch) if m in chain_est}
     baselines = {m: b for m, e in {**chain_est, **planned_est}.items()
                  if (b := _counterfactual_level(e)) is not None}
-    return _finish(launch, name, design, grain, primary, chain, chain_est, guards, tri, segs,
-                   window, n_exposed, value_per_unit, per_year, yearly_cost, upfront_cost, as_of,
-                   None, baselines, planned_est)
+    result = _finish(launch, name, design, grain, primary, chain, chain_est, guards, tri, segs,
+                     window, n_exposed, value_per_unit, per_year, yearly_cost, upfront_cost,
+                     as_of, None, baselines, planned_est)
+    if frame is None:
+        found = Evidence(notes=("refutations, mediation, heterogeneity and per-adopter effects "
+                                "skipped: a launch to everyone leaves no untreated users or units "
+                                "to compare with.", ATTRIBUTION_NOTE))  # fmt: skip
+    else:
+        arms = dict(launch.arms or {})
+        found = user_evidence(frame, outcome=name,
+                              treated=frame[str(arms["column"])].astype(str) ==
+                              str(arms["treatment"]), covariates=CUPED_COVARIATES,
+                              segment=segment, level=level, seed=seed)  # fmt: skip
+    return _with_evidence(result, found)
+
+
+def _with_evidence(result: LaunchAnalysis, found: Evidence) -> LaunchAnalysis:
+    return replace(result, refutations=found.refutations, mediation=found.mediation,
+                   attribution=found.attribution, heterogeneity=found.heterogeneity,
+                   per_adopter=found.per_adopter, notes=(*result.notes, *found.notes))
 
 
 def synth_options(n_treated: int) -> dict[str, str]:
@@ -402,7 +460,11 @@ def _analyze_panel(source: Any, launch: Launch, outcome: str, users: Any, time: 
                      chain_est, guards, tri, segs, (times.min().date(), end), n_exposed,
                      value_per_unit, PERIODS_PER_YEAR[time], yearly_cost, upfront_cost, as_of,
                      adoption, baselines, planned_est)
-    return replace(result, users_per_unit=float(treated["active_users"].mean()),
+    found = panel_evidence(panel, outcome=outcome, unit=unit, time=time, design=design,
+                           options=synth_options(n_treated) if design == "sc" else {},
+                           level=level)  # fmt: skip
+    return replace(_with_evidence(result, found),
+                   users_per_unit=float(treated["active_users"].mean()),
                    period_days=float(PERIOD_DAYS[time]))
 
 
@@ -467,7 +529,22 @@ def _analyze_gate(source: Any, launch: Launch, outcome: str, users: Any,
                      chain, chain_est, {}, tri, segs, window, n_exposed, value_per_unit,
                      365.0 / GATE_WINDOW_DAYS, yearly_cost, upfront_cost, as_of, adoption,
                      baselines, planned_est)
-    return replace(result, period_days=float(GATE_WINDOW_DAYS))
+    found = user_evidence(frame, outcome=outcome, treated=frame[running] >= cutoff,
+                          design="score_gate", covariates=(running, "pre_revenue",
+                                                           "pre_active_days"),
+                          segment=segment, running=running, cutoff=cutoff,
+                          bandwidth=_bandwidth(primary), level=level, seed=seed)  # fmt: skip
+    return replace(_with_evidence(result, found), period_days=float(GATE_WINDOW_DAYS))
+
+
+def _bandwidth(est: Estimate) -> float | None:
+    """Return the half-width a regression discontinuity kept (the narrower side's), or None."""
+    value = dict(est.details or {}).get("bandwidth")
+    if isinstance(value, Mapping):  # one half-width per side (or per use): keep the narrower
+        value = list(value.values())
+    if isinstance(value, (tuple, list)):
+        value = min((float(v) for v in value if isinstance(v, (int, float))), default=None)
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _plan_metrics(launch: Launch) -> list[str]:

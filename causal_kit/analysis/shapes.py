@@ -47,17 +47,9 @@ Parts = tuple[Estimate, dict[str, str], dict[str, Estimate], dict[str, Estimate]
               Segments | None, tuple[dt.date, dt.date], int, float, str]
 
 
-def holdout_parts(source: Any, launch: Launch, outcome: str, users: Any, time: str,
-                  cascade_metrics: Mapping[str, str] | None, segment: str | None,
-                  exposed: int | None, level: float, seed: int, panel: pd.DataFrame | None,
-                  sc_options: Mapping[str, str]) -> Parts:
-    """Analyse a randomized holdout (see the module docstring).
-
-    ``panel`` is the region-week panel when the holdout was also rolled out by region at
-    several dates (``None`` otherwise); ``sc_options`` the synthetic-control variant for it.
-    """
-    arms = dict(launch.arms or {})
-    column = str(arms["column"])
+def holdout_frame(source: Any, launch: Launch, users: Any) -> pd.DataFrame:
+    """Return a holdout's per-user outcomes over the 30-day window, with the arm column."""
+    column = str(dict(launch.arms or {})["column"])
     day = launch.date or launch.first_start
     if users is None:
         raise SpecificationError(
@@ -71,6 +63,24 @@ def holdout_parts(source: Any, launch: Launch, outcome: str, users: Any, time: s
             f"launch {launch.name!r} names the arm column {column!r}, which the users table "
             f"lacks; its columns: {', '.join(map(str, frame.columns))}."
         )
+    return frame
+
+
+def holdout_parts(source: Any, launch: Launch, outcome: str, users: Any, time: str,
+                  cascade_metrics: Mapping[str, str] | None, segment: str | None,
+                  exposed: int | None, level: float, seed: int, panel: pd.DataFrame | None,
+                  sc_options: Mapping[str, str], frame: pd.DataFrame | None = None) -> Parts:
+    """Analyse a randomized holdout (see the module docstring).
+
+    ``panel`` is the region-week panel when the holdout was also rolled out by region at
+    several dates (``None`` otherwise); ``sc_options`` the synthetic-control variant for it;
+    ``frame`` the per-user outcomes of :func:`holdout_frame` (built when omitted).
+    """
+    arms = dict(launch.arms or {})
+    column = str(arms["column"])
+    day = launch.date or launch.first_start
+    if frame is None:
+        frame = holdout_frame(source, launch, users)
     covs = [c for c in CUPED_COVARIATES if c in frame.columns and frame[c].std() > 0]
 
     def run(metric: str, data: pd.DataFrame = frame) -> Estimate:

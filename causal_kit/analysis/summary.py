@@ -92,6 +92,11 @@ def build_summary(
     users_per_unit: float = 1.0,
     period_days: float = 7.0,
     local: bool = False,
+    refutations: Any = None,
+    mediation: Any = None,
+    attribution: Any = None,
+    heterogeneity: Any = None,
+    per_adopter: Any = None,
 ) -> dict[str, Any]:
     """Assemble ``summary.json`` from the results of one report, validated against the schema.
 
@@ -134,6 +139,9 @@ def build_summary(
         ``effect_per_user_per_week``.
     local
         Whether the effect holds only near a cutoff (regression discontinuity).
+    refutations, mediation, attribution, heterogeneity, per_adopter
+        The evidence results (anything with ``to_dict()``), or ``None`` when not computed;
+        their ``to_dict()`` goes under the key of the same name.
 
     Returns
     -------
@@ -215,6 +223,10 @@ def build_summary(
         "cascade": cascade.to_dict() if cascade is not None else None,
         "triangulation": triangulation.to_dict() if triangulation is not None else None,
         "segments": segments.to_dict() if segments is not None else None,
+        **{k: (v.to_dict() if v is not None else None) for k, v in (
+            ("mediation", mediation), ("attribution", attribution),
+            ("heterogeneity", heterogeneity), ("per_adopter", per_adopter),
+            ("refutations", refutations))},
     }
     summary = json_safe(summary)
     validate_summary(summary)

@@ -72,6 +72,43 @@ def refutations_view(refutations: Any) -> Block:
     return _section("Refutations", [refutations.summary()._repr_html_()])
 
 
+def _skipped(analysis: Any, title: str, *words: str) -> Block:
+    """Return a block titled ``title`` that gives the analysis' reason for leaving it out."""
+    reasons = [n for n in analysis.notes if "skipped" in n and any(w in n for w in words)]
+    text = reasons[0] if reasons else "not computed for this launch."
+    return _section(title, [f"<p><em>{esc(text)}</em></p>"])
+
+
+def launch_through_what(analysis: Any) -> Block:
+    """Return the "through what" block of a :class:`~causal_kit.LaunchAnalysis` (or why not)."""
+    a = analysis
+    if a.mediation is None and a.attribution is None:
+        return _skipped(a, "Through what", "mediation")
+    graph = a.mediation.graph if a.mediation is not None else None
+    return through_what_view(a.mediation, a.attribution, graph)
+
+
+def launch_who_gains(analysis: Any) -> Block:
+    """Return the "who gains" block of a launch analysis (or why it was left out)."""
+    if analysis.heterogeneity is None:
+        return _skipped(analysis, "Who gains", "heterogeneity")
+    return who_gains_view(analysis.heterogeneity)
+
+
+def launch_per_adopter(analysis: Any) -> Block:
+    """Return the "per adopter" block of a launch analysis (or why it was left out)."""
+    if analysis.per_adopter is None:
+        return _skipped(analysis, "Per adopter", "per-adopter")
+    return per_adopter_view(analysis.per_adopter)
+
+
+def launch_refutations(analysis: Any) -> Block:
+    """Return the refutations of a launch's headline as checks (or why there are none)."""
+    if analysis.refutations is None:
+        return _skipped(analysis, "Refutations", "refutations")
+    return refutations_view(analysis.refutations)
+
+
 def evidence_summary(**results: Any) -> dict[str, Any]:
     """Return the ``summary.json`` evidence keys from the results given (``None`` if absent).
 

@@ -1,0 +1,217 @@
+"""The evidence a report adds to its headline: refutations, mediation, who gains, per adopter.
+
+:func:`analyze_launch` calls :func:`panel_evidence` on a rollout's panel and
+:func:`user_evidence` on a holdout's (or a score gate's) per-user outcomes. Each piece runs only
+where the launch's data allow it; otherwise it is left out with a one-line reason, which the
+analysis keeps in its notes. A piece that fails on the data is also left out with its reason:
+the report never dies for the evidence.
+
+Cost is kept to a few seconds per launch: the DoWhy refuters run ``N_SIMULATIONS`` simulations
+and the mediation bootstrap ``N_BOOT`` draws; the refuters and the EconML fits (heterogeneity,
+per adopter) use a seeded subsample of at most ``MAX_USERS`` users. On the demo holdout (13,428
+users, all kept) the evidence adds about 1 s to :func:`analyze_launch` once DoWhy and EconML are
+imported (refuters 1 s, mediation 0.2 s, heterogeneity 0.1 s, per adopter 0.2 s); the first
+call in a fresh process also pays their import, about 5-8 s on a loaded 2-core machine. A
+rollout's refutations refit its design once per placebo unit and per treated unit: about 2.5 s
+on the demo's 24 regions. A 3,000-user subsample was tried first and left the group effects'
+intervals three times wider for a saving of under a second, hence the larger cap.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causal_kit.core.errors import CausalKitError, CausalKitWarning
+
+N_SIMULATIONS = 5
+N_BOOT = 50
+MAX_USERS = 20_000
+#: Metric → cascade level of the per-user outcomes of a holdout or a score gate.
+USER_LEVELS = {"task_successes_30d": "task", "retained_d30": "engagement",
+               "revenue_30d": "business"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The evidence computed for one launch, and why the rest was left out.
+
+    Attributes
+    ----------
+    refutations
+        :class:`causal_kit.evidence.refute.Refutations`, or ``None``.
+    mediation
+        :class:`causal_kit.evidence.mediation.Mediation`, or ``None``.
+    attribution
+        KPI-change attribution, or ``None`` (see ``notes``).
+    heterogeneity
+        :class:`causal_kit.evidence.heterogeneity.Heterogeneity`, or ``None``.
+    per_adopter
+        :class:`causal_kit.evidence.adoption.AdoptionEffect`, or ``None``.
+    notes
+        One line per piece left out, saying why.
+    """
+
+    refutations: Any = None
+    mediation: Any = None
+    attribution: Any = None
+    heterogeneity: Any = None
+    per_adopter: Any = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _attempt(name: str, notes: list[str], run: Any) -> Any:
+    """Run one piece; on a data or specification problem keep the reason and return ``None``.
+
+    The piece's own warnings (e.g. a weak first stage) are kept in ``notes``; the libraries'
+    are silenced.
+    """
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", CausalKitWarning)
+            result = run()
+        notes.extend(f"{name}: {w.message}" for w in caught
+                     if issubclass(w.category, CausalKitWarning))  # fmt: skip
+        return result
+    except (CausalKitError, ValueError, np.linalg.LinAlgError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        notes.append(f"{name} skipped: {first}")
+        return None
+
+
+ATTRIBUTION_NOTE = ("attribution skipped: KPI-change attribution fits a structural causal model "
+                    "per sample and takes about 25 s on 3,000 demo users, too slow for every "
+                    "report; run causal_kit.evidence.attribution.attribute_change on the "
+                    "launched users before and after the launch.")  # fmt: skip
+
+
+def panel_evidence(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, design: str,
+                   options: Mapping[str, Any] | None = None, level: float = 0.95) -> Evidence:
+    """Return the design-native refutations of a rollout's headline (see the module notes).
+
+    Parameters
+    ----------
+    panel
+        The launch's long panel with the 0/1 ``treated`` column. Not modified.
+    outcome, unit, time
+        Columns of the headline.
+    design
+        ``"did"`` or ``"sc"``.
+    options
+        Options of the design's front door (e.g. the synthetic-control variant).
+    level
+        Interval level.
+    """
+    from causal_kit.evidence.refute import refute_panel
+
+    notes: list[str] = []
+    ref = _attempt("refutations", notes, lambda: refute_panel(
+        panel, outcome=outcome, unit=unit, time=time, treatment="treated",
+        design=design,  # type: ignore[arg-type]
+        level=level, **dict(options or {})))
+    notes.append("mediation, heterogeneity and per-adopter effects skipped: a regional rollout "
+                 "has no per-user arm to compare users within.")
+    return Evidence(refutations=ref, notes=(*notes, ATTRIBUTION_NOTE))
+
+
+def user_evidence(frame: pd.DataFrame, *, outcome: str, treated: pd.Series,
+                  design: str = "holdout", covariates: tuple[str, ...] = (),
+                  segment: str | None = "segment", running: str | None = None,
+                  cutoff: float | None = None, bandwidth: float | None = None,
+                  level: float = 0.95,
+                  seed: int = 0) -> Evidence:
+    """Return the user-level evidence of a holdout or a score gate (see the module notes).
+
+    Parameters
+    ----------
+    frame
+        Per-user outcomes (:func:`causal_kit.metrics.user_outcomes`). Not modified.
+    outcome
+        The headline metric.
+    treated
+        0/1 (or boolean) per row of ``frame``: the launch reached the user.
+    design
+        ``"holdout"`` or ``"score_gate"``.
+    covariates
+        Pre-period numeric columns adjusted for (e.g. ``pre_revenue``).
+    segment
+        Categorical feature column for who gains (skipped when absent).
+    running, cutoff, bandwidth
+        Score gate: the score column, its cutoff and the half-width kept around it (the
+        headline's bandwidth).
+    level, seed
+        Interval level; seed of every draw.
+    """
+    notes: list[str] = []
+    users = frame.copy()
+    users["_treated"] = np.asarray(treated, dtype=np.int64)
+    covs = [c for c in covariates if c in users and users[c].notna().all() and users[c].std() > 0]
+    if len(users) > MAX_USERS:
+        small = users.sample(MAX_USERS, random_state=seed)
+    else:
+        small = users
+    out: dict[str, Any] = {}
+    if outcome in users and users[outcome].notna().all():
+        from causal_kit.evidence.refute import refute
+
+        out["refutations"] = _attempt("refutations", notes, lambda: refute(
+            small, outcome=outcome, treatment="_treated", covariates=covs,
+            n_simulations=N_SIMULATIONS, level=level, seed=seed))
+    else:
+        notes.append(f"refutations skipped: outcome {outcome!r} is missing for some users.")
+    if design == "holdout":
+        out["mediation"] = _mediation(users, covs, level, seed, notes)
+    else:
+        notes.append("mediation skipped: above a score gate exposure is not randomized, so the "
+                     "mediator paths are not identified.")
+    seg = [segment] if segment and segment in users else []
+    features = [*seg, *[c for c in ("pre_active_days",) if c in covs]]
+    if features and outcome in users:
+        from causal_kit.evidence.heterogeneity import heterogeneity
+
+        gated = design == "score_gate"
+        out["heterogeneity"] = _attempt("heterogeneity", notes, lambda: heterogeneity(
+            small.dropna(subset=[outcome]), outcome=outcome, treatment="_treated",
+            features=features, design=design,  # type: ignore[arg-type]
+            running=running if gated else None, cutoff=cutoff if gated else None,
+            bandwidth=bandwidth if gated else None, level=level, seed=seed))
+    else:
+        notes.append("heterogeneity skipped: no segment or pre-period activity to split by.")
+    if design != "holdout":
+        notes.append("per-adopter effect skipped: above a score gate the exposure is not "
+                     "randomized, so it is no instrument for adoption.")
+    elif "tasks_30d" in users:
+        from causal_kit.evidence.adoption import adoption_effect
+
+        small = small.assign(_adopted=((small["_treated"] == 1)
+                                       & (small["tasks_30d"] > 0)).astype(np.int64))
+        out["per_adopter"] = _attempt("per-adopter effect", notes, lambda: adoption_effect(
+            small, outcome=outcome, exposure="_treated", adopted="_adopted", covariates=covs,
+            level=level, seed=seed))
+    else:
+        notes.append("per-adopter effect skipped: no usage signal (tasks) among the exposed "
+                     "users to tell adopters from the rest.")
+    return Evidence(**out, notes=(*notes, ATTRIBUTION_NOTE))
+
+
+def _mediation(users: pd.DataFrame, covs: list[str], level: float, seed: int,
+               notes: list[str]) -> Any:
+    need = ("tasks_30d", "task_success_rate_30d", "retained_d30", "revenue_30d")
+    missing = [c for c in need if c not in users]
+    if missing:
+        notes.append(f"mediation skipped: the user outcomes lack {missing}.")
+        return None
+    from causal_kit.evidence.mediation import mediation
+
+    # successful tasks per user: 0 for a user without tasks (the rate alone is undefined there)
+    data = users.assign(task_successes_30d=(users["tasks_30d"]
+                                            * users["task_success_rate_30d"].fillna(0.0)))
+    return _attempt("mediation", notes, lambda: mediation(
+        data, exposure="_treated", metrics=list(USER_LEVELS), covariates=covs,
+        levels=USER_LEVELS, n_boot=N_BOOT, level=level, seed=seed))
