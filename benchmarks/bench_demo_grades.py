@@ -42,7 +42,7 @@ def main() -> None:
                 a = ck.analyze_launch(f"{tmp}/events", launch=ck.load_launch(tmp),
                                       users=f"{tmp}/users.parquet")
             seconds = time.perf_counter() - t0
-        true_att = truth["att"]["revenue"] if "att" in truth else None
+        true_att = (truth.get("att") or {}).get("revenue", {}).get("effect")
         hit = true_att is not None and a.primary.ci[0] <= true_att <= a.primary.ci[1]
         covered += hit
         grades[a.scorecard.grade] += 1
