@@ -85,3 +85,15 @@ def test_check_is_a_robustness_statement() -> None:
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(SpecificationError, match="do not conform"):
         honest.flci(BETA, SIGMA, 4, FIRST, 0.0)
+
+
+def test_folded_normal_quantile_holds_far_from_zero():
+    # |N(mu, 1)|'s quantile is N(mu, 1)'s once the lower fold is negligible, and stays finite
+    # where squaring mu would overflow (a near-zero standard error in the FLCI search)
+    from scipy.stats import norm
+
+    from causal_kit.design.did.honest import _folded_cv
+
+    assert _folded_cv(5.0, 0.05) == pytest.approx(5.0 + norm.ppf(0.95), abs=1e-9)
+    assert _folded_cv(1e200, 0.05) == pytest.approx(1e200 + norm.ppf(0.95))
+    assert _folded_cv(0.0, 0.05) == pytest.approx(norm.ppf(0.975), abs=1e-9)

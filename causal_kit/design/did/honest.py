@@ -449,6 +449,8 @@ def rm_accepts_zero(
 def _folded_cv(mu: float, alpha: float) -> float:
     """``1 - alpha`` quantile of ``|N(mu, 1)|`` (Newton's method on its distribution function)."""
     mu = abs(mu)
+    if not mu < 38.0:  # the lower fold is below 1e-300: the quantile is that of N(mu, 1)
+        return float(mu + ndtri(1 - alpha))
     c = max(float(ndtri(1 - alpha / 2)), mu + float(ndtri(1 - alpha)))
     for _ in range(50):
         f = ndtr(c - mu) - ndtr(-c - mu) - (1 - alpha)
@@ -518,9 +520,10 @@ def _flci_parts(
         sd, bias, dsd, _ = parts(x)
         if m == 0:
             return sd * z, np.concatenate([dsd * z, -dsd * z])
-        mu = bias / sd
+        mu = np.float64(bias) / sd
         cv = _folded_cv(mu, alpha)
-        pa, pb = np.exp(-0.5 * (cv - mu) ** 2), np.exp(-0.5 * (cv + mu) ** 2)
+        with np.errstate(over="ignore"):  # a far fold's density underflows to 0, as it should
+            pa, pb = np.exp(-0.5 * (cv - mu) ** 2), np.exp(-0.5 * (cv + mu) ** 2)
         dcv = (pa - pb) / (pa + pb)
         d_sd = cv - mu * dcv
         grad_free = d_sd * dsd
