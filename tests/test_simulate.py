@@ -92,7 +92,8 @@ def test_events_schema_and_content(staggered: ck.Simulation) -> None:
 def test_scenarios_assign_the_launch(tmp_path: Path) -> None:
     sims = ck.make_demo(tmp_path, seed=4, **SMALL)
     assert set(sims) == {"staggered", "single_market", "score_gate", "broken_cascade",
-                         "clear_win", "harmful", "no_effect", "holdout", "global_launch"}
+                         "clear_win", "harmful", "no_effect", "holdout", "global_launch",
+                         "early_read", "surrogate_gap"}
     stag = sims["staggered"].launch
     assert len(stag.start) == len(REGIONS) // 2 and len(set(stag.start.values())) == 4
     assert all(d.weekday() == 0 for d in stag.start.values())

@@ -31,7 +31,7 @@ _COLUMNS = {
     "roi": "DOUBLE", "yearly_cost": "DOUBLE", "relative_change": "JSON",
     "relative_change_low": "JSON", "relative_change_high": "JSON", "baseline": "JSON",
     "scorecard": "JSON", "cascade": "JSON", "segments": "JSON", "estimate_detail": "JSON",
-    "data_fingerprint": "VARCHAR", "package_versions": "JSON",
+    "data_fingerprint": "VARCHAR", "package_versions": "JSON", "projection": "JSON",
 }
 
 _EMPTY = ["slug", "run", "path", "run_date", "sequence", "launch", "decision", "estimate",
@@ -64,6 +64,7 @@ SELECT filename,
        TRY_CAST(estimate_detail->>'$.n_treated' AS INTEGER) AS n_treated,
        parameters->>'$.data_dir' AS data_dir,
        data_fingerprint,
+       CAST(projection AS VARCHAR) AS projection_json,
        package_versions->>'$.causal_kit' AS causal_kit_version
 FROM read_json({files}, columns={columns}, format='auto', filename=true,
                maximum_object_size=134217728)
@@ -176,7 +177,7 @@ def _arrange(frame: pd.DataFrame, base: Path) -> pd.DataFrame:
     for col in ("relative_change", "relative_change_low", "relative_change_high", "baseline"):
         if col in frame:
             frame[col] = [_number(v) for v in frame[col]]
-    for col in ("scorecard_json", "cascade_json"):
+    for col in ("scorecard_json", "cascade_json", "projection_json"):
         if col in frame:
             frame[col] = [json.loads(v) if isinstance(v, str) else None for v in frame[col]]
     frame = frame.sort_values(["slug", "run_date", "sequence"], kind="stable")

@@ -50,6 +50,7 @@ from causal_kit.metrics import METRICS, build_panel, user_outcomes
 from causal_kit.source import as_date, date_bounds, open_events
 
 if TYPE_CHECKING:
+    from causal_kit.analysis.early import Projection
     from causal_kit.evidence.adoption import AdoptionEffect
     from causal_kit.evidence.attribution import Attribution
     from causal_kit.evidence.heterogeneity import Heterogeneity
@@ -133,6 +134,10 @@ class LaunchAnalysis:
         Who gains and which users the launch should reach (holdout, score gate), or ``None``.
     per_adopter
         The intent-to-treat effect beside the effect per adopter (holdout), or ``None``.
+    projection
+        A holdout's 90-day revenue effect projected from its first 14 days (the surrogate
+        index, :mod:`causal_kit.analysis.early`), or ``None``. When the plan allows an early
+        read and every check passes, ``impact`` and the decision rest on it.
     Whatever is ``None`` says why in ``notes`` (see :mod:`causal_kit.analysis.evidence`).
     """
 
@@ -163,6 +168,7 @@ class LaunchAnalysis:
     attribution: Attribution | None = None
     heterogeneity: Heterogeneity | None = None
     per_adopter: AdoptionEffect | None = None
+    projection: Projection | None = None
 
     @property
     def relative_change(self) -> float | None:
@@ -213,6 +219,7 @@ class LaunchAnalysis:
             local=self.local, generated_at=generated_at, refutations=self.refutations,
             mediation=self.mediation, attribution=self.attribution,
             heterogeneity=self.heterogeneity, per_adopter=self.per_adopter,
+            projection=self.projection,
         )
 
 
@@ -351,19 +358,23 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
         global_parts,
         holdout_frame,
         holdout_parts,
+        holdout_window,
     )
 
     frame = None
+    span = 0  # days of a holdout's per-user window
     if design == "experiment":
         panel, n_treated = None, 0
         if len(set(launch.start.values())) > 1:  # a holdout also rolled out by region
             panel = build_panel(source, unit=launch.unit, time=time, metrics=["revenue"],
                                 launch=launch, users=users)
             n_treated = int(panel.loc[panel["treated"] == 1, launch.unit].nunique())
-        name = outcome or "revenue_30d"
-        frame = holdout_frame(source, launch, users)
+        span = holdout_window(source, launch)
+        name = outcome or f"revenue_{span}d"
+        frame = holdout_frame(source, launch, users, span)
         parts = holdout_parts(source, launch, name, users, time, cascade_metrics, segment,
-                              exposed, level, seed, panel, synth_options(n_treated), frame)
+                              exposed, level, seed, panel, synth_options(n_treated), frame,
+                              span)
     else:
         name = outcome or "revenue"
         parts = global_parts(source, launch, name, cascade_metrics, guardrail_metrics, segment,
@@ -377,6 +388,10 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
     result = _finish(launch, name, design, grain, primary, chain, chain_est, guards, tri, segs,
                      window, n_exposed, value_per_unit, per_year, yearly_cost, upfront_cost,
                      as_of, None, baselines, planned_est)
+    if frame is not None:
+        result = _with_projection(result, source, users, n_exposed, value_per_unit,
+                                  yearly_cost, upfront_cost, level, seed)
+        result = replace(result, period_days=float(span))
     if frame is None:
         found = Evidence(notes=("refutations, mediation, heterogeneity and per-adopter effects "
                                 "skipped: a launch to everyone leaves no untreated users or units "
@@ -388,6 +403,33 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
                               str(arms["treatment"]), covariates=CUPED_COVARIATES,
                               segment=segment, level=level, seed=seed)  # fmt: skip
     return _with_evidence(result, found)
+
+
+def _with_projection(result: LaunchAnalysis, source: Any, users: Any, n_exposed: int,
+                     value_per_unit: float, yearly_cost: float | None, upfront_cost: float,
+                     level: float, seed: int) -> LaunchAnalysis:
+    """Add a holdout's early read; let it decide when the plan allows it and its checks pass."""
+    from causal_kit.analysis.early import HORIZON_DAYS, early_projection
+
+    launch = result.launch
+    arms = dict(launch.arms or {})
+    last = pd.Timestamp(result.data_window[1]).date()
+    if result.days_since_launch is not None and launch.first_start is not None:
+        last = launch.first_start + dt.timedelta(days=int(result.days_since_launch))
+    proj, note = early_projection(source, launch, users, arm=str(arms["column"]),
+                                  treatment=str(arms["treatment"]), last_day=last, level=level,
+                                  seed=seed)
+    if proj is None:
+        return replace(result, notes=(*result.notes, note) if note else result.notes)
+    decided_on = registered_launch(launch)
+    model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
+                         periods_per_year=365.0 / HORIZON_DAYS, unit_name="users")
+    impact = translate(proj.estimate, value_model=model, cost=yearly_cost,
+                       upfront_cost=upfront_cost, criteria=decided_on,
+                       days_since_launch=result.days_since_launch, confidence=result.scorecard)
+    used = proj.allowed and proj.passed and proj.observed_days < HORIZON_DAYS
+    proj = replace(proj, impact=impact, used=used)
+    return replace(result, projection=proj, impact=impact if used else result.impact)
 
 
 def _with_evidence(result: LaunchAnalysis, found: Evidence) -> LaunchAnalysis:

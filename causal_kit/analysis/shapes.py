@@ -31,10 +31,19 @@ from causal_kit.design.its import its
 from causal_kit.evidence.segments import Segments, by_segment
 from causal_kit.evidence.triangulate import Triangulation, triangulate
 from causal_kit.metrics import build_panel, user_outcomes
+from causal_kit.source import as_date, date_bounds
 
 WINDOW_DAYS = 30
-HOLDOUT_CASCADE = {"task": "task_success_rate_30d", "engagement": "retained_d30",
-                   "business": "revenue_30d"}
+EARLY_WINDOW_DAYS = 14  # the window of a holdout read before its 30 days are in
+
+
+def holdout_cascade(window: int = WINDOW_DAYS) -> dict[str, str]:
+    """Return the per-user cascade metrics of a holdout over a ``window``-day window."""
+    return {"task": f"task_success_rate_{window}d", "engagement": f"retained_d{window}",
+            "business": f"revenue_{window}d"}
+
+
+HOLDOUT_CASCADE = holdout_cascade()
 GLOBAL_CASCADE = {"model": "latency_ms", "task": "task_success_rate",
                   "engagement": "active_users", "business": "revenue"}
 CUPED_COVARIATES = ("pre_revenue", "pre_active_days")
@@ -47,8 +56,31 @@ Parts = tuple[Estimate, dict[str, str], dict[str, Estimate], dict[str, Estimate]
               Segments | None, tuple[dt.date, dt.date], int, float, str]
 
 
-def holdout_frame(source: Any, launch: Launch, users: Any) -> pd.DataFrame:
-    """Return a holdout's per-user outcomes over the 30-day window, with the arm column."""
+def holdout_window(source: Any, launch: Launch) -> int:
+    """Return the per-user window of a holdout: 30 days once the data cover them, else 14.
+
+    A holdout read within its first month (an early read) is measured over its first 14 days;
+    fewer than 14 days of data after the launch is an error that says when to come back.
+    """
+    day = launch.date or launch.first_start
+    last = date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[1]
+    if day is None or last is None:
+        return WINDOW_DAYS
+    seen = (last - day).days + 1
+    if seen >= WINDOW_DAYS:
+        return WINDOW_DAYS
+    if seen >= EARLY_WINDOW_DAYS:
+        return EARLY_WINDOW_DAYS
+    ready = day + dt.timedelta(days=EARLY_WINDOW_DAYS - 1)
+    raise DataError(
+        f"launch {launch.name!r} began on {day} and the events end on {last}: {max(seen, 0)} "
+        f"day(s) of a holdout are too few to read; rerun with events through {ready} (14 days)."
+    )
+
+
+def holdout_frame(source: Any, launch: Launch, users: Any,
+                  window: int = WINDOW_DAYS) -> pd.DataFrame:
+    """Return a holdout's per-user outcomes over its ``window`` days, with the arm column."""
     column = str(dict(launch.arms or {})["column"])
     day = launch.date or launch.first_start
     if users is None:
@@ -56,8 +88,9 @@ def holdout_frame(source: Any, launch: Launch, users: Any) -> pd.DataFrame:
             f"launch {launch.name!r} is a randomized holdout: pass users= with one row per user "
             f"and the arm column {column!r}."
         )
-    frame = user_outcomes(source, launch=launch, users=users, date=day, window_days=WINDOW_DAYS,
-                          outcomes=("revenue", "retained", "tasks", "task_success_rate"))
+    frame = user_outcomes(source, launch=launch, users=users, date=day, window_days=window,
+                          outcomes=("revenue", "retained", "tasks", "task_success_rate",
+                                    "sessions", "active_days"))
     if column not in frame.columns:
         raise DataError(
             f"launch {launch.name!r} names the arm column {column!r}, which the users table "
@@ -69,18 +102,20 @@ def holdout_frame(source: Any, launch: Launch, users: Any) -> pd.DataFrame:
 def holdout_parts(source: Any, launch: Launch, outcome: str, users: Any, time: str,
                   cascade_metrics: Mapping[str, str] | None, segment: str | None,
                   exposed: int | None, level: float, seed: int, panel: pd.DataFrame | None,
-                  sc_options: Mapping[str, str], frame: pd.DataFrame | None = None) -> Parts:
+                  sc_options: Mapping[str, str], frame: pd.DataFrame | None = None,
+                  window: int = WINDOW_DAYS) -> Parts:
     """Analyse a randomized holdout (see the module docstring).
 
     ``panel`` is the region-week panel when the holdout was also rolled out by region at
     several dates (``None`` otherwise); ``sc_options`` the synthetic-control variant for it;
-    ``frame`` the per-user outcomes of :func:`holdout_frame` (built when omitted).
+    ``frame`` the per-user outcomes of :func:`holdout_frame` (built when omitted) over
+    ``window`` days.
     """
     arms = dict(launch.arms or {})
     column = str(arms["column"])
     day = launch.date or launch.first_start
     if frame is None:
-        frame = holdout_frame(source, launch, users)
+        frame = holdout_frame(source, launch, users, window)
     covs = [c for c in CUPED_COVARIATES if c in frame.columns and frame[c].std() > 0]
 
     def run(metric: str, data: pd.DataFrame = frame) -> Estimate:
@@ -89,7 +124,7 @@ def holdout_parts(source: Any, launch: Launch, outcome: str, users: Any, time: s
                           covariates=covs or None, expected_split=arms.get("split"),
                           user="user_id", level=level)
 
-    chain = dict(cascade_metrics or HOLDOUT_CASCADE)
+    chain = dict(cascade_metrics or holdout_cascade(window))
     chain["business"] = chain.get("business", outcome)
     primary = run(outcome)
     chain_est = {m: (primary if m == outcome else run(m)) for m in chain.values()}
@@ -101,11 +136,11 @@ def holdout_parts(source: Any, launch: Launch, outcome: str, users: Any, time: s
     if segment and segment in frame.columns:
         segs = _segments({str(s): g for s, g in frame.groupby(segment)}, outcome, run, primary)
     assert day is not None
-    window = (day, day + dt.timedelta(days=WINDOW_DAYS - 1))
+    span = (day, day + dt.timedelta(days=window - 1))
     treated = frame[column].astype(str) == str(arms["treatment"])
     n_exposed = exposed if exposed is not None else int(treated.sum())
-    return (primary, chain, chain_est, {}, tri, segs, window, n_exposed, 365.0 / WINDOW_DAYS,
-            f"user over {WINDOW_DAYS} days")
+    return (primary, chain, chain_est, {}, tri, segs, span, n_exposed, 365.0 / window,
+            f"user over {window} days")
 
 
 def global_parts(source: Any, launch: Launch, outcome: str,

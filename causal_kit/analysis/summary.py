@@ -97,6 +97,7 @@ def build_summary(
     attribution: Any = None,
     heterogeneity: Any = None,
     per_adopter: Any = None,
+    projection: Any = None,
 ) -> dict[str, Any]:
     """Assemble ``summary.json`` from the results of one report, validated against the schema.
 
@@ -142,6 +143,8 @@ def build_summary(
     refutations, mediation, attribution, heterogeneity, per_adopter
         The evidence results (anything with ``to_dict()``), or ``None`` when not computed;
         their ``to_dict()`` goes under the key of the same name.
+    projection
+        The early read (:class:`causal_kit.analysis.early.Projection`), or ``None``.
 
     Returns
     -------
@@ -223,6 +226,7 @@ def build_summary(
         "cascade": cascade.to_dict() if cascade is not None else None,
         "triangulation": triangulation.to_dict() if triangulation is not None else None,
         "segments": segments.to_dict() if segments is not None else None,
+        "projection": projection.to_dict() if projection is not None else None,
         **{k: (v.to_dict() if v is not None else None) for k, v in (
             ("mediation", mediation), ("attribution", attribution),
             ("heterogeneity", heterogeneity), ("per_adopter", per_adopter),

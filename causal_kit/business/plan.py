@@ -67,6 +67,7 @@ def _schemas() -> tuple[Any, Any]:
         business: _Layer | None = None
         cost: _Cost | None = None
         kill_criteria: list[str] = []
+        early_read: pydantic.StrictBool = False
 
     class _Criteria(pydantic.BaseModel):
         model_config = pydantic.ConfigDict(extra="forbid")

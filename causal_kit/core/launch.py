@@ -166,6 +166,11 @@ class Plan:
         Infrastructure cost per user or query, and the cost's share of the value.
     kill_criteria
         When to roll back or pivot, in words.
+    early_read
+        Whether a decision may rest on the business effect projected from the first weeks (the
+        surrogate index, see :func:`causal_kit.surrogate_index`) before the business metric is
+        observable, when every check of the projection passes. Off by default: without it the
+        projection is shown but the decision waits for the business metric.
     """
 
     offline: LayerTarget | None = None
@@ -173,6 +178,7 @@ class Plan:
     business: LayerTarget | None = None
     cost: CostTarget | None = None
     kill_criteria: tuple[str, ...] = ()
+    early_read: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kill_criteria", tuple(self.kill_criteria))
@@ -185,12 +191,14 @@ class Plan:
             if (target := getattr(self, layer)) is not None
         }
         out["kill_criteria"] = list(self.kill_criteria)
+        if self.early_read:  # written only when set, so plans registered without it keep their hash
+            out["early_read"] = True
         return out
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Plan:
         """Build a plan from :meth:`to_dict`'s format (validate it with ``ck.register_plan``)."""
-        known = {"offline", "online", "business", "cost", "kill_criteria"}
+        known = {"offline", "online", "business", "cost", "kill_criteria", "early_read"}
         unknown = sorted(set(spec) - known)
         if unknown:
             raise SpecificationError(f"unknown plan entries {unknown}; valid: {sorted(known)}.")
@@ -207,7 +215,11 @@ class Plan:
                     f"plan.{layer} has unknown fields {bad}; valid: {sorted(valid)}."
                 )
             layers[layer] = kind(**entry)
-        return cls(**layers, kill_criteria=tuple(spec.get("kill_criteria") or ()))
+        early = spec.get("early_read", False)
+        if not isinstance(early, bool):
+            raise SpecificationError(f"plan.early_read={early!r} must be true or false.")
+        return cls(**layers, kill_criteria=tuple(spec.get("kill_criteria") or ()),
+                   early_read=early)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ Grain = Literal["day", "week", "month"]
 Decision = Literal["ship", "iterate", "roll back", "keep measuring"]
 CheckKind = Literal["identifying", "robustness"]
 Scenario = Literal["staggered", "single_market", "score_gate", "broken_cascade", "clear_win",
-                   "harmful", "no_effect", "holdout", "global_launch"]
+                   "harmful", "no_effect", "holdout", "global_launch", "early_read",
+                   "surrogate_gap"]
 # Launch shapes (see causal_kit.core.shape)
 LaunchShape = Literal["holdout", "global", "regional", "score_gate"]
 

@@ -20,7 +20,7 @@ from causal_kit.core.errors import SpecificationError
 from causal_kit.core.launch import Launch
 from causal_kit.core.options import Scenario, check_option
 from causal_kit.simulate.block import block_count, make_context, simulate_block
-from causal_kit.simulate.scenarios import assign
+from causal_kit.simulate.scenarios import EARLY_HORIZON_DAYS, assign
 from causal_kit.simulate.truth import TruthAccumulator
 from causal_kit.simulate.world import BLOCK_USERS, make_world
 from causal_kit.simulate.writer import (
@@ -34,6 +34,13 @@ from causal_kit.simulate.writer import (
 
 DEFAULT_CHUNK_USERS = 100 * BLOCK_USERS
 MIN_DAYS = 84
+#: Scenarios read early (a 90-day outcome forecast from the first weeks) and the days they need.
+EARLY_SCENARIOS = ("early_read", "surrogate_gap")
+EARLY_MIN_DAYS = 252
+#: make_demo writes the early read with this many times the users: a 14-day read of a 20% holdout
+#: is far noisier than a 30-day one, and on 50,000 users its projection would span about
+#: ±$2 per user around a 90-day effect of under $2.
+EARLY_USERS_FACTOR = 4
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
 
 
@@ -171,6 +178,11 @@ def simulate(
         target = Path(tempfile.mkdtemp(prefix=f"causal_kit-{scenario}-")) / scenario
     else:
         target = Path(out_dir)
+    if scenario in EARLY_SCENARIOS and n_days < EARLY_MIN_DAYS:
+        raise SpecificationError(
+            f"scenario {scenario!r} needs n_days >= {EARLY_MIN_DAYS} (a reference cohort's 90 "
+            f"days before the launch and {EARLY_HORIZON_DAYS} days after it); got {n_days}."
+        )
     world = make_world(seed, start, n_days)
     assignment = assign(scenario, world, seed)
     ctx = make_context(seed, n_users, world, assignment)
@@ -199,6 +211,9 @@ def simulate(
             "gate": acc.gate(),
             "holdout": acc.holdout(),
             "global": acc.global_launch(),
+            "long_term": acc.long_term(),
+            "surrogacy": acc.surrogacy(),
+            "observed_days": assignment.observed_days if assignment.observed_days >= 0 else n_days,
         }
         registered = register_plan(
             assignment.launch, path=tmp / "launch.json",
@@ -237,22 +252,33 @@ def _write(ctx: Any, acc: TruthAccumulator, tmp: Path, blocks_per_chunk: int,
         from tqdm.auto import tqdm
 
         blocks = tqdm(blocks, desc=f"simulate {ctx.assignment.scenario}", unit="block")
-    part: BufferedParquet | None = None
+    cut = a.observed_days  # early reads: later days are the future, kept apart under later/
+    folders = [tmp / "events"] + ([tmp / "later" / "events"] if cut >= 0 else [])
+    for folder in folders[1:]:
+        folder.mkdir(parents=True)
+    parts: list[BufferedParquet] = []
     n_events = 0
     for b in blocks:
         if b % blocks_per_chunk == 0:
-            if part is not None:
+            for part in parts:
                 part.close()
             index = b // blocks_per_chunk
-            part = BufferedParquet(tmp / "events" / f"part-{index:05d}.parquet", event_schema)
+            parts = [BufferedParquet(f / f"part-{index:05d}.parquet", event_schema)
+                     for f in folders]  # fmt: skip
         out = simulate_block(ctx, b)
         acc.add(out)
-        table = events_table(out.events, ctx.world.start)
-        n_events += table.num_rows
-        assert part is not None
-        part.write(table)
+        if cut < 0:
+            pieces = [out.events]
+        else:
+            now = out.events["day"] < cut
+            pieces = [{k: v[now] for k, v in out.events.items()},
+                      {k: v[~now] for k, v in out.events.items()}]  # fmt: skip
+        for part, piece in zip(parts, pieces, strict=True):
+            table = events_table(piece, ctx.world.start)
+            n_events += table.num_rows if part is parts[0] else 0
+            part.write(table)
         users.write(users_table(out.users, ctx.world.start))
-    if part is not None:
+    for part in parts:
         part.close()
     users.close()
     return n_events
@@ -299,18 +325,23 @@ def make_demo(
     """Write every scenario under ``out_dir/<scenario>/`` and return them by name.
 
     A scenario already present with the same ``n_users``, ``n_days`` and ``seed`` is kept unless
-    ``overwrite`` is true.
+    ``overwrite`` is true. The early-read scenarios (``"early_read"``, ``"surrogate_gap"``)
+    simulate at least ``EARLY_MIN_DAYS`` (252) days whatever ``n_days`` says, and
+    ``"early_read"`` has ``EARLY_USERS_FACTOR`` (4) times ``n_users``: a 14-day read of a 20%
+    holdout is far noisier than a 30-day one.
     """
     out: dict[str, Simulation] = {}
     for name in scenarios:
         scenario = check_option("scenario", name, Scenario)
         target = Path(out_dir) / scenario
+        days = max(n_days, EARLY_MIN_DAYS) if scenario in EARLY_SCENARIOS else n_days
+        users = n_users * EARLY_USERS_FACTOR if scenario == "early_read" else n_users
         if not overwrite and (target / "truth.json").is_file():
             sim = load_simulation(target)
-            if (sim.n_users, sim.n_days, sim.seed) == (n_users, n_days, seed):
+            if (sim.n_users, sim.n_days, sim.seed) == (users, days, seed):
                 out[scenario] = sim
                 continue
-        out[scenario] = simulate(scenario, n_users=n_users, n_days=n_days, seed=seed,
+        out[scenario] = simulate(scenario, n_users=users, n_days=days, seed=seed,
                                  out_dir=target, progress=progress)  # fmt: skip
     return out
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from causal_kit.simulate.scenarios import Assignment
+from causal_kit.simulate.scenarios import ONBOARDING_HAZARD, Assignment
 from causal_kit.simulate.world import BLOCK_USERS, CONSTANTS, World
 
 #: Per region x week sums accumulated for the ground truth, per world.
@@ -29,6 +29,10 @@ GATE_WINDOW_DAYS = 30
 GATE_LOOKBACK_DAYS = 28
 GATE_OUTCOMES = ("revenue", "sessions", "tasks", "active_days", "retained")
 GATE_BAND = 0.2  # users kept around the cutoff for the truth at the cutoff
+#: Long-term user outcome of the truth (revenue over this many days from the launch), recorded
+#: when the simulated window covers it, beside the same revenue over the first SHORT_DAYS.
+LONG_TERM_DAYS = 90
+SHORT_DAYS = 14
 #: Per platform x day sums of a global launch's truth, per world.
 DAILY_COMPONENTS = ("revenue", "active_users", "tasks", "task_successes", "latency_sum")
 
@@ -141,13 +145,19 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
     link, ref = c["churn_success_link"], c["success_reference"]
     h0 = np.exp(log_h - link * (p0 - ref))
     hazard_pre = h0 * cum_early[np.maximum(-signup, 0)]
-    v2_hazard = np.ones(n) if ctx.assignment.broken else np.exp(-link * (p1 - p0))
+    a = ctx.assignment
+    if a.onboarding_days >= 0:  # early-read worlds: v2 keeps users during their first weeks
+        v2_hazard = np.full(n, ONBOARDING_HAZARD)
+    else:
+        v2_hazard = np.ones(n) if a.broken else np.exp(-link * (p1 - p0))
 
     shape = _shape_draws(ctx, block, n)
     starts = _treatment_starts(ctx, region, score, shape)
     active = []
     for t_start in starts:
         on_v2 = days[None, :] >= t_start[:, None]
+        if a.onboarding_days >= 0:
+            on_v2 &= days[None, :] < t_start[:, None] + a.onboarding_days
         h = h0[:, None] * early * np.where(on_v2, v2_hazard[:, None], 1.0)
         spent = hazard_pre[:, None] + np.cumsum(h, axis=1) - h
         alive = signed & (spent < budget[:, None])
@@ -187,8 +197,9 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
         act_m = act[ui, di]
         on_m = di >= t_start[ui]
         p_m = np.where(on_m, p1[ui], p0[ui])
-        link_m = p0[ui] if ctx.assignment.broken else p_m
-        p_buy = _sigmoid(buy_logit[ui] + w.purchase_shock[region_m, di]
+        link_m = p0[ui] if a.broken or a.onboarding_days >= 0 else p_m
+        late = a.late_lift * (di >= t_start[ui] + a.late_day) if a.late_day >= 0 else 0.0
+        p_buy = _sigmoid(buy_logit[ui] + w.purchase_shock[region_m, di] + late
                          + c["purchase_success_link"] * (link_m - ref))  # fmt: skip
         buy = act_m & (u_buy < p_buy)
         chains = _task_chains(p_m[chain_of], act_m[chain_of], u_succ, u_retry)
@@ -394,6 +405,11 @@ def _gate_outcomes(
     acc[f"tasks_{name}"] = np.bincount(ui[chain_of], weights=per_chain, minlength=n)
     acc[f"active_days_{name}"] = act[:, lo:hi].sum(axis=1).astype(float)
     acc[f"retained_{name}"] = act[:, hi - 7 : hi].any(axis=1).astype(float)
+    if g + LONG_TERM_DAYS <= ctx.n_days:
+        for days in (SHORT_DAYS, LONG_TERM_DAYS):
+            span = (di >= g) & (di < g + days) & act_m
+            acc[f"revenue_{days}d_{name}"] = np.bincount(ui, weights=amount * buy * span,
+                                                         minlength=n)
     return acc
 
 

@@ -22,7 +22,9 @@ from causal_kit.simulate.block import (
     GATE_LOOKBACK_DAYS,
     GATE_OUTCOMES,
     GATE_WINDOW_DAYS,
+    LONG_TERM_DAYS,
     RETENTION_DAYS,
+    SHORT_DAYS,
     BlockOutput,
     Context,
 )
@@ -85,8 +87,44 @@ class _ShapeTruth:
             sums[f"{o}_effect_v2"] = float((g[f"{o}_observed"] - g[f"{o}_no_v2"])[v2].sum())
             sums[f"{o}_v2"] = float(g[f"{o}_observed"][v2].sum())
             sums[f"{o}_v1"] = float(g[f"{o}_observed"][v1].sum())
+        for days in (SHORT_DAYS, LONG_TERM_DAYS):
+            key = f"revenue_{days}d"
+            if f"{key}_observed" in g:
+                gain = g[f"{key}_observed"] - g[f"{key}_no_v2"]
+                sums[f"{key}_effect_v2"] = float(gain[v2].sum())
         for k, v in sums.items():
             self.arm_sums[k] = self.arm_sums.get(k, 0.0) + v
+
+    def long_term(self) -> dict[str, Any]:
+        """Return the true long-term effects on the users drawn into v2, by metric.
+
+        ``revenue_90d``: mean over the holdout's v2 users of their revenue in the 90 days from the
+        launch with v2 minus without (``horizon_days`` 90), beside ``revenue_14d`` over the first
+        14 days (what an early read observes directly). Empty when the launch is not a holdout
+        or the simulated window ends before the 90 days do.
+        """
+        s = self.arm_sums
+        if self.ctx.assignment.holdout_day < 0 or f"revenue_{LONG_TERM_DAYS}d_effect_v2" not in s:
+            return {}
+        n_v2 = max(s.get("n_v2", 0.0), 1.0)
+        return {
+            f"revenue_{days}d": {"effect": s[f"revenue_{days}d_effect_v2"] / n_v2,
+                                 "horizon_days": days, "n_users": int(s.get("n_v2", 0))}
+            for days in (SHORT_DAYS, LONG_TERM_DAYS)
+        }
+
+    def surrogacy(self) -> dict[str, Any]:
+        """Return whether the first weeks' metrics carry the launch's long-term effect."""
+        a = self.ctx.assignment
+        if a.late_day >= 0:
+            return {"holds": False, "why": f"from day {a.late_day} on v2 users buy more, a "
+                    "channel the first weeks' metrics do not show"}
+        if a.onboarding_days >= 0:
+            return {"holds": True, "why": f"v2 acts on revenue only by keeping users during "
+                    f"their first {a.onboarding_days} days on it; later revenue follows from who "
+                    "is still there"}
+        return {"holds": None, "why": "v2 acts on churn and purchases for as long as a user is "
+                "on it, which the first weeks show only in part; not an early-read scenario"}
 
     def holdout(self) -> dict[str, Any] | None:
         """Return the holdout's truth: the average effect on the users drawn into v2 (ATT)."""

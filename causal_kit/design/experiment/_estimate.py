@@ -45,7 +45,7 @@ def estimate_metric(data: ExperimentData, outcome: str, denominator: str | None,
     details: dict[str, Any] = {
         "treatment_mean": float(c.level_t), "control_mean": float(c.level_c),
         "relative_lift_pct": float(100 * c.rel),
-        "relative_se_pct": float(100 * np.sqrt(c.rel_var)),
+        "relative_se_pct": float(100 * np.sqrt(np.maximum(c.rel_var, 0.0))),
         "relative_ci_pct": (float(100 * rel_lo), float(100 * rel_hi)),
         "df": float(c.df), "n_treatment": int(c.n_t), "n_control": int(c.n_c),
         "inference": "mixture-sprt" if spec.sequential else "welch-t",
