@@ -421,14 +421,15 @@ def _with_projection(result: LaunchAnalysis, source: Any, users: Any, n_exposed:
                                   seed=seed)
     if proj is None:
         return replace(result, notes=(*result.notes, note) if note else result.notes)
-    decided_on = registered_launch(launch)
+    decided_on = registered_launch(launch)  # an early_read switched on after launch counts not
+    allowed = bool(decided_on.plan is not None and decided_on.plan.early_read)
     model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
                          periods_per_year=365.0 / HORIZON_DAYS, unit_name="users")
     impact = translate(proj.estimate, value_model=model, cost=yearly_cost,
                        upfront_cost=upfront_cost, criteria=decided_on,
                        days_since_launch=result.days_since_launch, confidence=result.scorecard)
-    used = proj.allowed and proj.passed and proj.observed_days < HORIZON_DAYS
-    proj = replace(proj, impact=impact, used=used)
+    used = allowed and proj.passed and proj.observed_days < HORIZON_DAYS
+    proj = replace(proj, impact=impact, used=used, allowed=allowed)
     return replace(result, projection=proj, impact=impact if used else result.impact)
 
 
