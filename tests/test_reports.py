@@ -380,3 +380,62 @@ def test_global_launch_is_reported_by_its_with_the_forecast_warning(shape_report
     html = report.html.read_text()
     assert "Caution:" in html and "no untreated group" in html
     assert "Designs compared" in html and "interrupted time series" in html
+
+
+# --- an early read, then the same launch once its 90 days are in ------------------------------
+
+@pytest.fixture(scope="module")
+def early_reports(tmp_path_factory):
+    """The early-read world read at 21 days, then again at 126 days with the future's events."""
+    import datetime as dt
+    import shutil
+
+    base = tmp_path_factory.mktemp("early")
+    sim = ck.simulate("early_read", n_users=50_000, n_days=252, seed=0, out_dir=base / "early")
+    matured = base / "matured"
+    (matured / "events").mkdir(parents=True)
+    for folder, prefix in ((sim.events, "a"), (sim.out_dir / "later" / "events", "b")):
+        for part in sorted(folder.glob("*.parquet")):
+            shutil.copy(part, matured / "events" / f"{prefix}-{part.name}")
+    for name in ("users.parquet", "launch.json", "truth.json"):
+        shutil.copy(sim.out_dir / name, matured / name)
+    out = base / "reports"
+    day = sim.launch.date
+    runs = []
+    for data, offset in ((sim.out_dir, 21), (matured, 126)):
+        run_date = (day + dt.timedelta(days=offset)).isoformat()
+        runs.append(ck.run_report("attribution_report", output_root=out, run_date=run_date,
+                                  parameters={"data_dir": str(data)}))
+    return sim, runs
+
+
+def test_early_read_report_shows_the_projection_beside_the_14_day_effect(early_reports):
+    sim, (early, _) = early_reports
+    s = early.summary
+    ck.validate_summary(s)
+    p = s["projection"]
+    assert s["outcome"] == "revenue_14d" and p["observed_days"] == 21
+    assert p["metric"] == "revenue_90d" and p["horizon_days"] == 90 and p["realised"] is None
+    truth = sim.truth["long_term"]["revenue_90d"]["effect"]
+    assert p["ci_low"] <= truth <= p["ci_high"]  # seed 0 of the demo world: covered
+    html = early.html.read_text()
+    executive = html.split('id="engineering-appendix"')[0]
+    assert "Early read: 90-day revenue, projected" in executive
+    assert "This is a projection, not a measurement" in executive
+    assert "measured effect on 14-day revenue per user" in executive
+    assert "not yet observable" in executive
+
+
+def test_a_later_run_sets_the_early_projection_against_the_realised_effect(early_reports):
+    sim, (early, late) = early_reports
+    s = late.summary
+    assert s["outcome"] == "revenue_30d"  # the 30-day window is in: the usual holdout read
+    p = s["projection"]
+    assert p["realised"] is not None and p["observed_days"] == 126
+    assert "surrogacy" in {c["name"] for c in p["checks"]}
+    html = late.html.read_text()
+    assert "Earlier early reads against what was realised" in html
+    assert early.directory.name in html  # the earlier run, by its date
+    truth = sim.truth["long_term"]["revenue_90d"]["effect"]
+    realised = p["realised"]
+    assert realised["ci_low"] <= truth <= realised["ci_high"]

@@ -119,7 +119,12 @@ def simulate(
         ``"holdout"`` (from one date every user on v2 except a random 20% kept on v1: the
         ``arm`` column of ``users.parquet``) or ``"global_launch"`` (from one date every user of
         the app on v2; the web platform, the ``platform`` column of users and events, is the
-        untouched control series).
+        untouched control series), ``"early_read"`` (a holdout from day 119 or the Monday after,
+        where v2 acts on revenue only by keeping users during their first 14 days on it; events
+        of the first 21 days after the launch go to ``events/``, the later ones to
+        ``later/events/``) or ``"surrogate_gap"`` (the same holdout, every day observed, and from
+        day 30 on v2 users also buy more). Both early-read scenarios simulate 120 days after
+        the launch and need ``n_days >= 252``.
     n_users
         Users, including those who signed up before the window.
     n_days
@@ -164,7 +169,13 @@ def simulate(
     over the v2 arm's users of each 30-day outcome with v2 minus without, ``n_by_arm``,
     ``observed_mean`` by arm) and ``global`` (global launch only: ``effect_per_day`` of the
     app's daily series — revenue, active users, tasks, task success rate, latency — averaged over
-    the post-launch days, and ``untouched_effect_per_day`` of the web series, exactly 0).
+    the post-launch days, and ``untouched_effect_per_day`` of the web series, exactly 0),
+    ``long_term`` (holdouts whose window covers 90 days after the launch: metric → ``effect,
+    horizon_days, n_users``, the mean over the v2 arm's users of ``revenue_90d`` and
+    ``revenue_14d`` with v2 minus without; else empty), ``surrogacy`` (``holds``: whether the
+    first weeks' metrics carry the whole long-term effect, ``True``/``False`` in the early-read
+    scenarios, ``null`` elsewhere, and ``why``) and ``observed_days`` (days written to
+    ``events/``).
     """
     check_option("scenario", scenario, Scenario)
     n_users, n_days, seed, chunk_users = _checked_sizes(n_users, n_days, seed, chunk_users)
