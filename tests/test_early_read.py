@@ -229,3 +229,19 @@ def _project(sim: ck.Simulation, *, days: int) -> Projection:
                                   treatment="v2", last_day=last)
     assert proj is not None, note
     return proj
+
+
+def test_every_rollout_records_its_long_term_truth_and_whether_surrogacy_holds(
+        tmp_path: Path) -> None:
+    sims = ck.make_demo(tmp_path, scenarios=("staggered", "no_effect", "score_gate"),
+                        n_users=3000, n_days=180, seed=2)
+    stag = sims["staggered"].truth
+    long = stag["long_term"]
+    # only regions launched 90 days before the window's end count; v2 keeps paying after 14 days
+    assert long["revenue_90d"]["n_users"] > 0
+    assert long["revenue_90d"]["effect"] > long["revenue_14d"]["effect"] > 0
+    assert stag["surrogacy"]["holds"] is False
+    none = sims["no_effect"].truth
+    assert none["long_term"]["revenue_90d"]["effect"] == 0.0  # same users, same draws
+    assert none["surrogacy"]["holds"] is True
+    assert sims["score_gate"].truth["long_term"] == {}  # no launched user has 90 days

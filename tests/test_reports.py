@@ -3,6 +3,7 @@ through ck.run_report and the causal-kit CLI, checked against the simulator's tr
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -386,8 +387,7 @@ def test_global_launch_is_reported_by_its_with_the_forecast_warning(shape_report
 
 @pytest.fixture(scope="module")
 def early_reports(tmp_path_factory):
-    """The early-read world read at 21 days, then again at 126 days with the future's events."""
-    import datetime as dt
+    """The early-read world read at 21 days, then again with the future's events (133 days)."""
     import shutil
 
     base = tmp_path_factory.mktemp("early")
@@ -431,7 +431,9 @@ def test_a_later_run_sets_the_early_projection_against_the_realised_effect(early
     s = late.summary
     assert s["outcome"] == "revenue_30d"  # the 30-day window is in: the usual holdout read
     p = s["projection"]
-    assert p["realised"] is not None and p["observed_days"] == 126
+    start = dt.date.fromisoformat(sim.truth["start_date"])
+    assert p["realised"] is not None
+    assert p["observed_days"] == sim.truth["n_days"] - (sim.launch.date - start).days
     assert "surrogacy" in {c["name"] for c in p["checks"]}
     html = late.html.read_text()
     assert "Earlier early reads against what was realised" in html

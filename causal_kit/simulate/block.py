@@ -85,6 +85,7 @@ class BlockOutput:
     cells: np.ndarray  # (n_worlds, n_components, n_regions * n_weeks)
     gate: dict[str, np.ndarray] | None
     daily: np.ndarray | None = None  # global launch: (n_worlds, n_daily, 2 * n_days)
+    long: dict[str, np.ndarray] | None = None  # regional rollouts: per-user long-term revenue
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -191,6 +192,8 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
 
     cells = np.zeros((len(starts), len(COMPONENTS), n_cells))
     gate_out: dict[str, np.ndarray] | None = None
+    long: dict[str, np.ndarray] | None = None
+    rollout = a.window_day < 0 and not shape and bool((a.region_start >= 0).any())
     daily: np.ndarray | None = None
     events: dict[str, np.ndarray] = {}
     for k, (t_start, act) in enumerate(zip(starts, active, strict=True)):
@@ -233,6 +236,9 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
             gate_out = _gate_outcomes(gate_out, k, ctx, act, ui, di, act_m, n_sess, buy,
                                       amount, chain_of, attempted, signup, score)  # fmt: skip
             gate_out.update(shape)
+        if rollout:
+            long = _rollout_long_term(long, k, ctx, starts[0], act, ui, di, act_m, buy, amount,
+                                      signup)
         if "platform" in shape:
             daily = _daily_platform(daily, k, ctx, shape["platform"], act, ui, di, buy, amount,
                                     chain_of, attempted, succeeded, latency)  # fmt: skip
@@ -249,7 +255,7 @@ def simulate_block(ctx: Context, block: int) -> BlockOutput:
     users.update(shape)
     if "platform" in shape:
         events["platform"] = shape["platform"][events["user_id"] - first]
-    return BlockOutput(users, events, cells, gate_out, daily)
+    return BlockOutput(users, events, cells, gate_out, daily, long)
 
 
 def _shape_draws(ctx: Context, block: int, n: int) -> dict[str, np.ndarray]:
@@ -410,6 +416,30 @@ def _gate_outcomes(
             span = (di >= g) & (di < g + days) & act_m
             acc[f"revenue_{days}d_{name}"] = np.bincount(ui, weights=amount * buy * span,
                                                          minlength=n)
+    return acc
+
+
+def _rollout_long_term(
+    acc: dict[str, np.ndarray] | None, k: int, ctx: Context, exposed: np.ndarray,
+    act: np.ndarray, ui: np.ndarray, di: np.ndarray, act_m: np.ndarray, buy: np.ndarray,
+    amount: np.ndarray, signup: np.ndarray,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Per-user revenue over 14 and 90 days from the region's launch, in world ``k``.
+
+    Kept for users of launched regions who signed up before their region's launch and were
+    active in the 28 days before it, when the window holds the 90 days after it.
+    """
+    n = act.shape[0]
+    if acc is None:
+        days = np.arange(ctx.n_days)[None, :]
+        before = (days >= exposed[:, None] - GATE_LOOKBACK_DAYS) & (days < exposed[:, None])
+        acc = {"eligible": ((exposed + LONG_TERM_DAYS <= ctx.n_days) & (signup < exposed)
+                            & (act & before).any(axis=1))}  # fmt: skip
+    name = ctx.world_names[k]
+    start = exposed[ui]
+    for days in (SHORT_DAYS, LONG_TERM_DAYS):
+        span = (di >= start) & (di < start + days) & act_m
+        acc[f"revenue_{days}d_{name}"] = np.bincount(ui, weights=amount * buy * span, minlength=n)
     return acc
 
 

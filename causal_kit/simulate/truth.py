@@ -95,16 +95,42 @@ class _ShapeTruth:
         for k, v in sums.items():
             self.arm_sums[k] = self.arm_sums.get(k, 0.0) + v
 
+    def _add_rollout_long(self, g: dict[str, np.ndarray]) -> None:
+        kept = g["eligible"]
+        self.long_sums["n"] = self.long_sums.get("n", 0.0) + float(kept.sum())
+        for days in (SHORT_DAYS, LONG_TERM_DAYS):
+            key = f"revenue_{days}d"
+            gain = float((g[f"{key}_observed"] - g[f"{key}_no_v2"])[kept].sum())
+            self.long_sums[key] = self.long_sums.get(key, 0.0) + gain
+
+    def _rollout_long_term(self) -> dict[str, Any]:
+        s = self.long_sums
+        if not s.get("n"):
+            return {}
+        return {
+            f"revenue_{days}d": {
+                "effect": s[f"revenue_{days}d"] / s["n"], "horizon_days": days,
+                "n_users": int(s["n"]),
+                "population": "users of launched regions active in the 28 days before their "
+                "region's launch, in regions launched at least 90 days before the window ends",
+            }
+            for days in (SHORT_DAYS, LONG_TERM_DAYS)
+        }
+
     def long_term(self) -> dict[str, Any]:
         """Return the true long-term effects on the users drawn into v2, by metric.
 
         ``revenue_90d``: mean over the holdout's v2 users of their revenue in the 90 days from the
         launch with v2 minus without (``horizon_days`` 90), beside ``revenue_14d`` over the first
-        14 days (what an early read observes directly). Empty when the launch is not a holdout
-        or the simulated window ends before the 90 days do.
+        14 days (what an early read observes directly). For a regional rollout, the same over
+        the users of regions launched at least 90 days before the window ends, from their
+        region's launch. Empty when no launched user has 90 days in the window (a score gate, a
+        launch to everyone, or a window that ends too soon).
         """
         s = self.arm_sums
-        if self.ctx.assignment.holdout_day < 0 or f"revenue_{LONG_TERM_DAYS}d_effect_v2" not in s:
+        if self.ctx.assignment.holdout_day < 0:
+            return self._rollout_long_term()
+        if f"revenue_{LONG_TERM_DAYS}d_effect_v2" not in s:
             return {}
         n_v2 = max(s.get("n_v2", 0.0), 1.0)
         return {
@@ -123,8 +149,13 @@ class _ShapeTruth:
             return {"holds": True, "why": f"v2 acts on revenue only by keeping users during "
                     f"their first {a.onboarding_days} days on it; later revenue follows from who "
                     "is still there"}
-        return {"holds": None, "why": "v2 acts on churn and purchases for as long as a user is "
-                "on it, which the first weeks show only in part; not an early-read scenario"}
+        if a.broken or a.tau_scale == 0:
+            return {"holds": True, "why": "v2 does not change revenue, so the first weeks miss "
+                    "nothing of its long-term effect"}
+        return {"holds": False, "why": "v2 raises task success, and through it purchases and "
+                "the will to stay, for as long as a user is on it: most of its 90-day effect "
+                "accrues after the first weeks, through a latent success rate their metrics "
+                "measure only roughly"}
 
     def holdout(self) -> dict[str, Any] | None:
         """Return the holdout's truth: the average effect on the users drawn into v2 (ATT)."""
@@ -193,10 +224,13 @@ class TruthAccumulator(_ShapeTruth):
         self.n_eligible = 0
         self.arm_sums: dict[str, float] = {}
         self.daily: np.ndarray | None = None
+        self.long_sums: dict[str, float] = {}
 
     def add(self, out: BlockOutput) -> None:
         """Add one block."""
         self.cells += out.cells
+        if out.long is not None:
+            self._add_rollout_long(out.long)
         if out.daily is not None:
             self.daily = out.daily if self.daily is None else self.daily + out.daily
         if out.gate is None:
