@@ -437,9 +437,10 @@ def _rollout_long_term(
                             & (act & before).any(axis=1))}  # fmt: skip
     name = ctx.world_names[k]
     start = exposed[ui]
-    for days in (SHORT_DAYS, LONG_TERM_DAYS):
-        span = (di >= start) & (di < start + days) & act_m
-        acc[f"revenue_{days}d_{name}"] = np.bincount(ui, weights=amount * buy * span, minlength=n)
+    for horizon in (SHORT_DAYS, LONG_TERM_DAYS):
+        span = (di >= start) & (di < start + horizon) & act_m
+        acc[f"revenue_{horizon}d_{name}"] = np.bincount(ui, weights=amount * buy * span,
+                                                        minlength=n)
     return acc
 
 

@@ -76,6 +76,7 @@ class _ShapeTruth:
     n_eligible: int
     arm_sums: dict[str, float]
     daily: np.ndarray | None
+    long_sums: dict[str, float]
 
     def _add_holdout(self, g: dict[str, np.ndarray]) -> None:
         eligible = g["eligible"]
