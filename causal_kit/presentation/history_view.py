@@ -16,7 +16,8 @@ from causal_kit.analysis.history import read_history
 from causal_kit.analysis.launch import LaunchAnalysis
 from causal_kit.core.plot import PALETTE
 from causal_kit.presentation.publish import output_root_of, slug
-from causal_kit.presentation.views import Block, _table, esc, figure_html
+from causal_kit.presentation.templating import Markup, render
+from causal_kit.presentation.views import Block, _table, figure_html
 
 
 def reports_root(output_dir: str | os.PathLike[str]) -> Path:
@@ -29,18 +30,26 @@ def reports_root(output_dir: str | os.PathLike[str]) -> Path:
     return Path("reports")
 
 
-def runs_table(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
-               run_date: str = "") -> pd.DataFrame:
+def runs_table(
+    a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "", run_date: str = ""
+) -> pd.DataFrame:
     """Return the earlier published runs of ``a``'s launch, then this run, oldest first."""
     earlier = read_history(reports_root(output_dir)).of(slug(a.launch.name))
     if run_date:
         earlier = earlier[earlier["run_date"] <= run_date]
     e = a.primary
-    current = pd.DataFrame([{
-        "run": f"{run_date or 'this run'} (this run)", "days_since_launch": a.days_since_launch,
-        "estimate": e.estimate, "ci_low": min(e.ci), "ci_high": max(e.ci),
-        "decision": a.decision.action,
-    }])
+    current = pd.DataFrame(
+        [
+            {
+                "run": f"{run_date or 'this run'} (this run)",
+                "days_since_launch": a.days_since_launch,
+                "estimate": e.estimate,
+                "ci_low": min(e.ci),
+                "ci_high": max(e.ci),
+                "decision": a.decision.action,
+            }
+        ]
+    )
     table = pd.concat([earlier[list(current.columns)], current], ignore_index=True)
     previous = table["decision"].shift(1)
     table["decision_changed"] = previous.notna() & (previous != table["decision"])
@@ -48,8 +57,9 @@ def runs_table(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
     return table
 
 
-def over_time(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
-              run_date: str = "") -> Block:
+def over_time(
+    a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "", run_date: str = ""
+) -> Block:
     """Show the estimate, interval and decision at every earlier run, with decision changes.
 
     Parameters
@@ -66,23 +76,38 @@ def over_time(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
     table = runs_table(a, output_dir=output_dir, run_date=run_date)
     changes = table[table["decision_changed"]]
     if len(table) == 1:
-        lead = ("This is the first published run of this launch; later runs will show how the "
-                "estimate settles as the measurement window fills.")
+        lead = (
+            "This is the first published run of this launch; later runs will show how the "
+            "estimate settles as the measurement window fills."
+        )
     else:
-        lead = (f"{len(table) - 1} earlier run(s). "
-                + (" ".join(f"The recommendation changed from {r.previous_decision} to "
-                            f"{r.decision} at {r.run}." for r in changes.itertuples())
-                   or f"The recommendation has stayed '{table['decision'].iloc[-1]}'."))
-    shown = table.rename(columns={"days_since_launch": "days since launch",
-                                  "ci_low": "interval low", "ci_high": "interval high"})
-    shown["decision"] = [f"{d} (changed)" if c else d
-                         for d, c in zip(shown["decision"], shown["decision_changed"],
-                                         strict=True)]
+        lead = f"{len(table) - 1} earlier run(s). " + (
+            " ".join(
+                f"The recommendation changed from {r.previous_decision} to {r.decision} at {r.run}."
+                for r in changes.itertuples()
+            )
+            or f"The recommendation has stayed '{table['decision'].iloc[-1]}'."
+        )
+    shown = table.rename(
+        columns={
+            "days_since_launch": "days since launch",
+            "ci_low": "interval low",
+            "ci_high": "interval high",
+        }
+    )
+    shown["decision"] = [
+        f"{d} (changed)" if c else d
+        for d, c in zip(shown["decision"], shown["decision_changed"], strict=True)
+    ]
     shown = shown.drop(columns=["decision_changed", "previous_decision"])
-    chart = figure_html(_chart(table, a.outcome), f"{a.outcome} estimate at every run")
-    html_text = (f"<h3>Over time</h3><p>{esc(lead)}</p>"
-                 f"{chart if len(table) > 1 else ''}{_table(shown)}")
-    return Block(html_text, lead)
+    chart = (
+        Markup(figure_html(_chart(table, a.outcome), f"{a.outcome} estimate at every run"))
+        if len(table) > 1
+        else None
+    )
+    return Block(
+        render("over_time.html.j2", lead=lead, chart=chart, table=Markup(_table(shown))), lead
+    )
 
 
 def _chart(table: pd.DataFrame, outcome: str) -> Figure:
@@ -95,11 +120,11 @@ def _chart(table: pd.DataFrame, outcome: str) -> Figure:
     ax.fill_between(x, low, high, color=PALETTE[0], alpha=0.2, label="interval")
     ax.plot(x, est, "o-", color=PALETTE[0], label="estimate")
     for i in [i for i, c in enumerate(table["decision_changed"]) if c]:
-        ax.plot([i], [est[i]], "o", ms=11, mfc="none", mec=PALETTE[3],
-                label="decision changed")
+        ax.plot([i], [est[i]], "o", ms=11, mfc="none", mec=PALETTE[3], label="decision changed")
     ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xticks(x, [str(r).replace(" (this run)", "\n(this run)") for r in table["run"]],
-                  fontsize=8)
+    ax.set_xticks(
+        x, [str(r).replace(" (this run)", "\n(this run)") for r in table["run"]], fontsize=8
+    )
     ax.set_ylabel(outcome)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))

@@ -8,7 +8,6 @@ LaTeX, as pyfixest's ``etable`` and statsmodels' ``summary_col`` do for regressi
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import pandas as pd
 
 from causal_kit.core.errors import SpecificationError
 from causal_kit.core.estimate import Estimate
+from causal_kit.presentation.templating import render
 
 #: Significance stars: (p-value below, marker), most significant first.
 STARS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
@@ -73,17 +73,8 @@ class Table:
 
     def to_html(self) -> str:
         """Return the table as an HTML fragment (``<table class="ck-table">``)."""
-        esc = html.escape
         grid = self._grid()
-        head = "".join(f"<th>{esc(c)}</th>" for c in grid[0])
-        body = "".join(
-            f"<tr><th>{esc(r[0])}</th>" + "".join(f"<td>{esc(c)}</td>" for c in r[1:]) + "</tr>"
-            for r in grid[1:]
-        )
-        notes = "".join(f"<div>{esc(n)}</div>" for n in self.notes)
-        table = f'<table class="ck-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
-        wrap = '<div class="ck-table-wrap">'
-        return f'{wrap}{table}</table><div class="ck-notes">{notes}</div></div>'
+        return render("ck_table.html.j2", header=grid[0], rows=grid[1:], notes=self.notes)
 
     def _repr_html_(self) -> str:
         return self.to_html()

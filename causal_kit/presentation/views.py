@@ -1,8 +1,9 @@
 """The blocks of a launch report, as HTML that a notebook displays and the report keeps.
 
-Every block shows what the layers below computed; nothing here estimates anything. Strings that
-come from users (launch names, metric labels, messages) are escaped. Charts are inlined as PNG so
-the page needs nothing from elsewhere. No block shows unit-level rows.
+Every block shows what the layers below computed; nothing here estimates anything. Python
+chooses the words and formats the numbers; the templates in ``templates/`` lay them out and
+escape every string (launch names, metric labels, messages). Charts are inlined as PNG so the
+page needs nothing from elsewhere. No block shows unit-level rows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from causal_kit.business.decide import next_step
 from causal_kit.core.plot import PALETTE
 from causal_kit.core.render import money
 from causal_kit.metrics import METRICS
+from causal_kit.presentation.templating import Markup, render
 
+#: Escapes text in HTML still assembled in Python (``figure_html``, the evidence and early-read
+#: blocks); the templates escape on their own.
 esc = html.escape
 
 _ACTION_WORDS = {
@@ -62,8 +66,19 @@ def _num(value: float) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, escape=True, border=0, na_rep="–",
-                         float_format=lambda v: f"{v:,.4g}")
+    return frame.to_html(
+        index=False, escape=True, border=0, na_rep="–", float_format=lambda v: f"{v:,.4g}"
+    )
+
+
+def _frame(frame: pd.DataFrame) -> Markup:
+    """Return :func:`_table` of ``frame`` marked safe, for a template."""
+    return Markup(_table(frame))
+
+
+def _figure(fig: Figure, alt: str) -> Markup:
+    """Return :func:`figure_html` of ``fig`` marked safe, for a template."""
+    return Markup(figure_html(fig, alt))
 
 
 def value_chart(a: LaunchAnalysis) -> Figure:
@@ -72,13 +87,21 @@ def value_chart(a: LaunchAnalysis) -> Figure:
     fig = Figure(figsize=(7.2, 2.6))
     ax = fig.subplots()
     low, high = i.annual_value_low, i.annual_value_high
-    ax.barh([1], [high - low], left=[low], height=0.42, color=PALETTE[0], alpha=0.35,
-            label=f"{a.primary.level:.0%} range of value per year")
+    ax.barh(
+        [1],
+        [high - low],
+        left=[low],
+        height=0.42,
+        color=PALETTE[0],
+        alpha=0.35,
+        label=f"{a.primary.level:.0%} range of value per year",
+    )
     ax.plot([i.annual_value], [1], "o", color=PALETTE[0], ms=9, label="estimated value")
     cost = i.yearly_cost or 0.0
     if i.yearly_cost is not None:
-        ax.barh([0], [i.yearly_cost], height=0.42, color=PALETTE[3], alpha=0.75,
-                label="cost per year")
+        ax.barh(
+            [0], [i.yearly_cost], height=0.42, color=PALETTE[3], alpha=0.75, label="cost per year"
+        )
     ax.axvline(0, color="0.3", lw=0.8)
     # the whole interval, zero and the cost always fit, with a margin on both sides
     left, right = min(low, 0.0), max(high, cost, 0.0)
@@ -86,8 +109,7 @@ def value_chart(a: LaunchAnalysis) -> Figure:
     ax.set_xlim(left - pad, right + pad)
     ax.set_yticks([0, 1], ["cost", "value"])
     ax.xaxis.set_major_formatter(lambda x, _: money(x, i.currency))
-    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22),
-              ncol=3)
+    ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)
     ax.set_title("What the launch is worth per year", loc="left", fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -103,8 +125,11 @@ def _per_user(a: LaunchAnalysis, value: float) -> str:
     v = a.per_user_week(value)
     if _is_money(a.outcome):
         sign = "+" if v >= 0 else "−"
-        amount = f"{a.impact.currency}{abs(v):,.2f}" if abs(v) < 100 else money(abs(v),
-                                                                               a.impact.currency)
+        amount = (
+            f"{a.impact.currency}{abs(v):,.2f}"
+            if abs(v) < 100
+            else money(abs(v), a.impact.currency)
+        )
         return sign + amount
     return f"{v:+,.3g}"
 
@@ -123,11 +148,16 @@ def effect_words(a: LaunchAnalysis) -> str:
     who = "per user per week"
     if a.local:
         gate = dict(a.launch.gate or {})
-        who = (f"per user per week for users at the {gate.get('column', 'score')} cutoff "
-               f"({gate.get('cutoff', '?')})")
+        who = (
+            f"per user per week for users at the {gate.get('column', 'score')} cutoff "
+            f"({gate.get('cutoff', '?')})"
+        )
     pct = _pct(a, e.estimate)
-    share = f", {pct} of what they would have spent without it" if pct and _is_money(
-        a.outcome) else (f", {pct} of its level without the launch" if pct else "")
+    share = (
+        f", {pct} of what they would have spent without it"
+        if pct and _is_money(a.outcome)
+        else (f", {pct} of its level without the launch" if pct else "")
+    )
     text = (
         f"{a.launch.name} changed {a.outcome} by {_per_user(a, e.estimate)} {who}{share} "
         f"(likely between {_per_user(a, lo)} and {_per_user(a, hi)}): worth "
@@ -135,9 +165,11 @@ def effect_words(a: LaunchAnalysis) -> str:
         f"{money(i.annual_value_high, cur)})."
     )
     if a.local:
-        text += (" The effect is measured only at the cutoff: the yearly value assumes every "
-                 "exposed user gains as much, and users far from the cutoff may gain more or "
-                 "less.")
+        text += (
+            " The effect is measured only at the cutoff: the yearly value assumes every "
+            "exposed user gains as much, and users far from the cutoff may gain more or "
+            "less."
+        )
     return text
 
 
@@ -149,8 +181,10 @@ def cascade_words(a: LaunchAnalysis) -> str | None:
     trade = c.links[c.links["status"] == "trade-off"]
     if len(trade):
         row = trade.iloc[0]
-        return (f"The chain from model to business holds, with one trade-off: {row['upstream']} "
-                f"got worse while {row['downstream']} improved.")
+        return (
+            f"The chain from model to business holds, with one trade-off: {row['upstream']} "
+            f"got worse while {row['downstream']} improved."
+        )
     return None
 
 
@@ -172,37 +206,33 @@ def executive_summary(a: LaunchAnalysis) -> Block:
     e, i, d = a.primary, a.impact, a.decision
     action = d.action
     lo, hi = sorted(float(v) for v in e.ci)
-    pct = _pct(a, e.estimate)
+    pct, cur = _pct(a, e.estimate), i.currency
+    value = (
+        f"{money(i.annual_value, cur)} "
+        f"({money(i.annual_value_low, cur)} to {money(i.annual_value_high, cur)})"
+    )
+    # (label, value, extra class of the value) of each tile
     tiles = [
-        ("Recommendation", _ACTION_WORDS.get(action, action),
-         f"ck-decision-{action.replace(' ', '-')}"),
-        ("Effect per user per week", _per_user(a, e.estimate) + (f" ({pct})" if pct else ""),
-         ""),
+        (
+            "Recommendation",
+            _ACTION_WORDS.get(action, action),
+            f"ck-decision-{action.replace(' ', '-')}",
+        ),
+        ("Effect per user per week", _per_user(a, e.estimate) + (f" ({pct})" if pct else ""), ""),
         ("Likely range", f"{_per_user(a, lo)} to {_per_user(a, hi)}", ""),
-        ("Value per year", f"{money(i.annual_value, i.currency)} "
-         f"({money(i.annual_value_low, i.currency)} to {money(i.annual_value_high, i.currency)})",
-         ""),
+        ("Value per year", value, ""),
         ("Confidence", a.scorecard.grade, ""),
     ]
-    kpis = "".join(
-        f'<div class="ck-kpi"><div class="ck-label">{esc(label)}</div>'
-        f'<div class="ck-value {cls}">{esc(value)}</div></div>'
-        for label, value, cls in tiles
-    )
     first, *rest = executive_sentences(a)
-    plan_line = ("" if a.plan is None or not a.plan.trusted
-                 else f'<p class="ck-plan">{esc(a.plan.message)}</p>')
-    body = (
-        f'<section class="ck-exec" id="executive-summary">'
-        f"<h1>{esc(a.launch.name)}: launch impact</h1>"
-        f'<p class="ck-headline"><strong>{esc(first)}</strong> '
-        f'<a href="#engineering-appendix">How we know</a></p>'
-        + "".join(f"<p>{esc(t)}</p>" for t in rest)
-        + (f'<p class="ck-warning"><strong>Caution:</strong> {esc(str(e.details["warning"]))}</p>'
-           if "warning" in e.details else "")
-        + f'<div class="ck-kpis">{kpis}</div>{plan_line}'
-        f"{figure_html(value_chart(a), 'value per year with its range, and the yearly cost')}"
-        "</section>"
+    body = render(
+        "executive_summary.html.j2",
+        launch_name=a.launch.name,
+        first=first,
+        rest=rest,
+        tiles=tiles,
+        warning=str(e.details["warning"]) if "warning" in e.details else None,
+        plan_message=a.plan.message if a.plan is not None and a.plan.trusted else None,
+        chart=_figure(value_chart(a), "value per year with its range, and the yearly cost"),
     )
     return Block(body, " ".join([first, *rest]))
 
@@ -219,27 +249,43 @@ def plan_view(a: LaunchAnalysis) -> Block:
             t = getattr(plan, layer)
             if t is not None:
                 sign = ">=" if t.direction == "increase" else "<="
-                target = (f"change {sign} {t.target:+.0%}" if t.relative else
-                          f"{sign} {t.target:g}" if layer == "offline" else
-                          f"change {sign} {t.target:+g}")
-                rows.append((layer, t.metric, target, t.how_measured,
-                             found.get(layer, "not measured")))
+                target = (
+                    f"change {sign} {t.target:+.0%}"
+                    if t.relative
+                    else f"{sign} {t.target:g}"
+                    if layer == "offline"
+                    else f"change {sign} {t.target:+g}"
+                )
+                rows.append(
+                    (layer, t.metric, target, t.how_measured, found.get(layer, "not measured"))
+                )
         if plan.cost is not None:
             cap = f"under {plan.cost.cap:g}" if plan.cost.cap is not None else "no unit cap"
-            rows.append(("cost", plan.cost.metric,
-                         f"{cap}; under {plan.cost.share_of_value:.0%} of the value",
-                         plan.cost.how_measured, "see the decision rule"))
-    table = _table(pd.DataFrame(rows, columns=["layer", "metric", "target", "how measured",
-                                               "found"])) if rows else "<p>No layers.</p>"
-    diag = (f"<p><strong>Diagnosis:</strong> {esc(a.diagnosis.message)}</p>"
-            if a.diagnosis is not None else "")
-    changes = ("<ul>" + "".join(f'<li class="ck-fail">{esc(c)}</li>' for c in status.changes)
-               + "</ul>") if status is not None and status.changes else ""
-    flags = "".join(f'<p class="ck-fail">{esc(f)}</p>' for f in (status.flags if status else ()))
-    kill = ("<p><em>Kill criteria:</em> " + esc("; ".join(plan.kill_criteria)) + "</p>"
-            if plan is not None and plan.kill_criteria else "")
-    return Block(f'<h3>Launch plan</h3><p class="{cls}">{esc(head)}</p>{changes}{flags}'
-                 f"{table}{diag}{kill}", head)
+            rows.append(
+                (
+                    "cost",
+                    plan.cost.metric,
+                    f"{cap}; under {plan.cost.share_of_value:.0%} of the value",
+                    plan.cost.how_measured,
+                    "see the decision rule",
+                )
+            )
+    table = (
+        _frame(pd.DataFrame(rows, columns=["layer", "metric", "target", "how measured", "found"]))
+        if rows
+        else None
+    )
+    body = render(
+        "plan.html.j2",
+        head=head,
+        css_class=cls,
+        table=table,
+        changes=list(status.changes) if status is not None else [],
+        flags=list(status.flags) if status is not None else [],
+        diagnosis=a.diagnosis.message if a.diagnosis is not None else None,
+        kill_criteria=list(plan.kill_criteria) if plan is not None else [],
+    )
+    return Block(body, head)
 
 
 def effect_over_time(a: LaunchAnalysis) -> Block:
@@ -248,7 +294,7 @@ def effect_over_time(a: LaunchAnalysis) -> Block:
     ax = fig.subplots()
     a.primary.plot(ax=ax)
     text = "Effect over time since launch" if a.primary.by_period is not None else "Effect"
-    return Block(f"<h3>{esc(text)}</h3>{figure_html(fig, text)}", text)
+    return Block(render("effect_over_time.html.j2", title=text, chart=_figure(fig, text)), text)
 
 
 def measurement_window(a: LaunchAnalysis) -> Block:
@@ -258,21 +304,31 @@ def measurement_window(a: LaunchAnalysis) -> Block:
     if days is None:
         status = "The launch date is unknown, so the measurement window cannot be checked."
     elif days < window:
-        status = (f"{days:.0f} of {window} days measured: too early for a final call; the "
-                  "recommendation is provisional until the window closes.")
+        status = (
+            f"{days:.0f} of {window} days measured: too early for a final call; the "
+            "recommendation is provisional until the window closes."
+        )
     else:
-        status = (f"{days:.0f} days since launch: the {window}-day measurement window has "
-                  "closed, so the launch is judged now (the 90-day rule: an impact that still "
-                  "cannot be measured means kill or pivot).")
+        status = (
+            f"{days:.0f} days since launch: the {window}-day measurement window has "
+            "closed, so the launch is judged now (the 90-day rule: an impact that still "
+            "cannot be measured means kill or pivot)."
+        )
     ends = a.decision.inputs.get("window_ends")
     if a.adoption is not None:
         floor = a.launch.criteria.adoption_floor
-        status += (f" {a.adoption:.0%} of exposed users used the feature (the floor is "
-                   f"{floor:.0%}).")
-    rows = pd.DataFrame({"data from": [a.data_window[0]], "data to": [a.data_window[1]],
-                         "days since launch": [days], "window (days)": [window],
-                         "window ends": [ends], "adoption": [a.adoption]})
-    return Block(f"<h3>Measurement window</h3><p>{esc(status)}</p>{_table(rows)}", status)
+        status += f" {a.adoption:.0%} of exposed users used the feature (the floor is {floor:.0%})."
+    rows = pd.DataFrame(
+        {
+            "data from": [a.data_window[0]],
+            "data to": [a.data_window[1]],
+            "days since launch": [days],
+            "window (days)": [window],
+            "window ends": [ends],
+            "adoption": [a.adoption],
+        }
+    )
+    return Block(render("measurement_window.html.j2", status=status, table=_frame(rows)), status)
 
 
 def cascade_view(a: LaunchAnalysis) -> Block:
@@ -281,12 +337,20 @@ def cascade_view(a: LaunchAnalysis) -> Block:
     lv = c.levels[["level_name", "metric", "estimate", "ci_low", "ci_high", "moved"]]
     lk = c.links[["upstream", "downstream", "status", "message"]]
     trade = bool((c.links["status"] == "trade-off").any())
-    verdict = ("the cascade breaks" if not c.holds else
-               "the chain holds, with a trade-off" if trade else "every link holds")
-    notes = "".join(f'<li class="ck-broken">{esc(m)}</li>' for m in c.broken_links)
-    body = (
-        f"<h3>Metric cascade: {esc(verdict)}</h3><p>{esc(c.chain)}</p>"
-        f"{_table(lv)}{_table(lk)}" + (f"<ul>{notes}</ul>" if notes else "")
+    verdict = (
+        "the cascade breaks"
+        if not c.holds
+        else "the chain holds, with a trade-off"
+        if trade
+        else "every link holds"
+    )
+    body = render(
+        "cascade.html.j2",
+        verdict=verdict,
+        chain=c.chain,
+        levels=_frame(lv),
+        links=_frame(lk),
+        broken=list(c.broken_links),
     )
     return Block(body, c.chain)
 
@@ -294,30 +358,33 @@ def cascade_view(a: LaunchAnalysis) -> Block:
 def segments_view(a: LaunchAnalysis) -> Block:
     """Show effects by segment beside each segment's share of revenue."""
     if a.segments is None:
-        return Block("<h3>Segments</h3><p>No segment column in the data.</p>", "no segments")
+        return Block(render("segments.html.j2", message=None), "no segments")
     s = a.segments
     cls = "ck-fail" if s.paying_segment_loses else "ck-pass"
-    return Block(f'<h3>Effect by segment</h3><p class="{cls}">{esc(s.message)}</p>'
-                 f"{_table(s.table)}", s.message)
+    body = render("segments.html.j2", message=s.message, css_class=cls, table=_frame(s.table))
+    return Block(body, s.message)
 
 
 def scorecard_view(a: LaunchAnalysis) -> Block:
     """Show the confidence grade, the reasons that lowered it, and every check."""
     sc = a.scorecard
-    reasons = "".join(f"<li>{esc(r)}</li>" for r in sc.reasons) or "<li>No check failed.</li>"
-    return Block(f"<h3>Confidence: {esc(sc.grade)}</h3><ul>{reasons}</ul>{_table(sc.checks)}",
-                 sc.grade)
+    body = render(
+        "scorecard.html.j2", grade=sc.grade, reasons=list(sc.reasons), checks=_frame(sc.checks)
+    )
+    return Block(body, sc.grade)
 
 
 def triangulation_view(a: LaunchAnalysis) -> Block:
     """Show every eligible design side by side, and why the others do not apply."""
     t = a.triangulation
-    return Block(
-        f"<h3>Designs compared: {esc(t.verdict)}</h3><p>{esc(t.verdict_message)}</p>"
-        f"{_table(t.concordance)}<p><em>Which designs apply</em></p>"
-        f"{_table(t.eligibility[['name', 'eligible', 'ran', 'reason']])}",
-        t.verdict,
+    body = render(
+        "triangulation.html.j2",
+        verdict=t.verdict,
+        message=t.verdict_message,
+        concordance=_frame(t.concordance),
+        eligibility=_frame(t.eligibility[["name", "eligible", "ran", "reason"]]),
     )
+    return Block(body, t.verdict)
 
 
 def decision_view(a: LaunchAnalysis) -> Block:
@@ -328,16 +395,27 @@ def decision_view(a: LaunchAnalysis) -> Block:
 def specification_view(a: LaunchAnalysis) -> Block:
     """Show how the headline estimate was computed (design, options, sample)."""
     e = a.primary
-    rows = [("design", e.method), ("outcome", e.outcome), ("units", str(e.n_units)),
-            ("treated units", str(e.n_treated)), ("confidence level", f"{e.level:.0%}")]
-    rows += [(str(k), str(v)) for k, v in e.params.items()
-             if not isinstance(v, (pd.DataFrame, dict, list))]
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    return Block(f"<h3>Specification</h3><table>{body}</table>", e.method)
+    rows = [
+        ("design", e.method),
+        ("outcome", e.outcome),
+        ("units", str(e.n_units)),
+        ("treated units", str(e.n_treated)),
+        ("confidence level", f"{e.level:.0%}"),
+    ]
+    rows += [
+        (str(k), str(v))
+        for k, v in e.params.items()
+        if not isinstance(v, (pd.DataFrame, dict, list))
+    ]
+    return Block(render("specification.html.j2", rows=rows), e.method)
 
 
-def provenance_view(fingerprint: str | None, versions: Mapping[str, str],
-                    parameters: Mapping[str, Any], notes: Sequence[str] = ()) -> Block:
+def provenance_view(
+    fingerprint: str | None,
+    versions: Mapping[str, str],
+    parameters: Mapping[str, Any],
+    notes: Sequence[str] = (),
+) -> Block:
     """Show where the numbers came from: inputs' fingerprint, parameters and package versions.
 
     Absolute server paths in the parameters and notes are shown relative (see
@@ -346,14 +424,11 @@ def provenance_view(fingerprint: str | None, versions: Mapping[str, str],
     from causal_kit.presentation.provenance import without_server_paths
 
     parameters, notes = without_server_paths(dict(parameters)), without_server_paths(list(notes))
-    params = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(repr(v))}</td></tr>"
-                     for k, v in parameters.items())
-    pkgs = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in versions.items())
-    return Block(
-        f"<h3>Data provenance</h3><p>Input fingerprint: <code>{esc(str(fingerprint))}</code></p>"
-        f"<p><em>Parameters</em></p><table>{params}</table>"
-        f"<p><em>Package versions</em></p><table>{pkgs}</table>"
-        + ("<p><em>Handled data issues</em></p><ul>"
-           + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>" if notes else ""),
-        str(fingerprint),
+    body = render(
+        "provenance.html.j2",
+        fingerprint=str(fingerprint),
+        parameters=[(str(k), repr(v)) for k, v in parameters.items()],
+        versions=[(str(k), str(v)) for k, v in versions.items()],
+        notes=list(notes),
     )
+    return Block(body, str(fingerprint))
