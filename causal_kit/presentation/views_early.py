@@ -21,7 +21,8 @@ from causal_kit.analysis.launch import LaunchAnalysis
 from causal_kit.core.render import money
 from causal_kit.presentation.history_view import reports_root
 from causal_kit.presentation.publish import slug
-from causal_kit.presentation.views import Block, _table, esc
+from causal_kit.presentation.templating import Markup, render
+from causal_kit.presentation.views import Block, _table
 
 _CHECK_WORDS = {
     "index_fit": "how well the first weeks predict a quarter's revenue",
@@ -101,16 +102,9 @@ def early_read(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
                             "passed": "yes" if c.passed else "no", "finding": c.message}
                            for c in p.checks])  # fmt: skip
     earlier = earlier_projections(a, output_dir=output_dir, run_date=run_date)
-    track = ""
-    if len(earlier):
-        track = ("<h4>Earlier early reads against what was realised</h4>"
-                 + _table(earlier))
-    html_text = (
-        '<section class="ck-early" id="early-read"><h2>Early read: 90-day revenue, '
-        "projected</h2>" + "".join(f"<p>{esc(t)}</p>" for t in words)
-        + _table(rows) + "<h4>Checks of the projection</h4>" + _table(checks) + track
-        + "</section>"
-    )
+    html_text = render("early_read.html.j2", sentences=words, measures=Markup(_table(rows)),
+                       checks=Markup(_table(checks)),
+                       earlier=Markup(_table(earlier)) if len(earlier) else None)
     return Block(html_text, " ".join(words))
 
 
