@@ -459,8 +459,10 @@ def _panel_estimator(design: str, unit: str, time: str, level: float, seed: int,
             return synthetic_control(panel, outcome=metric, unit=unit, time=time,
                                      treatment="treated", level=level, seed=seed,
                                      **synth_options(n_treated))  # type: ignore[arg-type]
+        # the headline gets the event-study draws and the HonestDiD sensitivity; the cascade's
+        # and guardrails' metrics need only their effects and intervals
         return did(panel, outcome=metric, unit=unit, time=time, treatment="treated", level=level,
-                   seed=seed, bootstrap="multiplier" if draws else "none")
+                   seed=seed, bootstrap="multiplier" if draws else "none", sensitivity=draws)
     return run
 
 
