@@ -127,7 +127,7 @@ class Result:
 
 
 def _qp_slice(G: np.ndarray, donors: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The donors' block of a Gram matrix and its mean column over the treated rows.
+    """Return the donors' block of a Gram matrix and its mean column over the treated rows.
 
     ``take`` along each axis in turn copies the block three times faster than ``G[np.ix_]``.
     """
