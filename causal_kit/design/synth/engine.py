@@ -176,8 +176,11 @@ class Engine:
             qp = _qp_slice(G, donors, rows)
             support = self.fixed.get(("omega_support", start))
             omega_start = None if support is None else np.flatnonzero(np.isin(donors, support))
+            guess = False
             if omega_start is not None and not np.array_equal(rows, self.fixed[("rows", start)]):
-                omega_start = omega_start[:0]  # a placebo: grow its own support from a vertex
+                # A placebo or bootstrap draw: the main fit's support says little about its own,
+                # which primal-dual active-set steps find quickly (verified exactly after).
+                omega_start, guess = None, True
             lam_start = self.fixed.get(("lambda_support", start))
             if lam_start is not None and lam_start.size and lam_start.max() >= start:
                 lam_start = None  # a fake launch date: fewer pre-launch periods
@@ -189,6 +192,7 @@ class Engine:
                 qp_omega=qp,
                 omega_start=omega_start,
                 lambda_start=lam_start,
+                guess_omega=guess,
             )
         if s.method == "asc":
             G = self.gram(start, False)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from causal_kit.design.synth.solver import simplex_qp
+from causal_kit.design.synth.solver import guess_support, simplex_qp
 
 QP = tuple[np.ndarray, np.ndarray]  # a precomputed (Gram, linear term) pair
 # The outer V search: short Nelder–Mead runs (50 iterations per predictor), each restarted from the
@@ -327,6 +327,7 @@ def fit_sdid(
     eta_lambda: float = 1e-6,
     omega_start: np.ndarray | None = None,
     lambda_start: np.ndarray | None = None,
+    guess_omega: bool = False,
 ) -> Fit:
     """Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens & Wager).
 
@@ -338,6 +339,8 @@ def fit_sdid(
     The effect is the weighted double difference. ``omega_start`` and ``lambda_start`` warm-start
     the two weight problems (indices of donors / pre-launch periods expected to carry weight,
     e.g. the main fit's supports in a placebo refit); they change the work, not the solution.
+    ``guess_omega`` (when ``omega_start`` is not given) starts the unit weights from the support
+    that :func:`guess_support` finds, or from a vertex when it finds none.
     """
     pre, post = Yd[:, :T0], Yd[:, T0:]
     J, T1 = Yd.shape[0], Yd.shape[1] - T0
@@ -348,9 +351,14 @@ def fit_sdid(
         A = pre.T - pre.T.mean(axis=0)
         b = y1[:T0] - y1[:T0].mean()
         qp_omega = (A.T @ A, A.T @ b)
+    ridge = T0 * zeta_omega**2
+    if omega_start is None and guess_omega:
+        omega_start = guess_support(*qp_omega, ridge)
+        if omega_start is None:
+            omega_start = np.arange(0)  # a vertex
     if omega_start is None:
         omega_start = np.arange(J)
-    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=omega_start)
+    omega = simplex_qp(*qp_omega, ridge=ridge, start=omega_start)
     Al = pre - pre.mean(axis=0)
     bl = post.mean(axis=1)
     bl = bl - bl.mean()
