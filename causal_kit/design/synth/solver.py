@@ -12,15 +12,18 @@ equality-constrained problem on that set exactly, and moves weights in or out un
 Karush–Kuhn–Tucker conditions hold. It terminates in finitely many steps with the exact optimum
 (up to floating point), unlike first-order methods that stop at a tolerance.
 
-Speed. A step changes the free set by one index, so the inverse of the reduced Hessian
-``(G + ρI)_FF`` is carried from step to step by rank-one updates (a bordering update when an index
-enters, the Schur-complement downdate when one leaves): ``O(k²)`` work per step instead of a
-``O(k³)`` factorisation, and a handful of numpy calls. Once the optimality conditions hold, the
+Speed. A step changes the free set by a few indices, so the Cholesky factor of the reduced
+Hessian ``(G + ρI)_FF`` is carried from step to step (a bordering step when indices enter, a
+refactorisation of the trailing block only when one leaves) instead of a fresh ``O(k³)``
+factorisation, in a handful of direct LAPACK calls. Once the optimality conditions hold, the
 equality problem on the final free set is solved once more from a fresh Cholesky factorisation
 and the conditions are checked again, so the returned weights are exactly those a
-factorise-every-step solver returns; if the fresh solve disagrees (rounding in the updates on an
-ill-conditioned problem), the loop continues from the fresh factorisation. ``start`` warm-starts
-the free set (placebo refits start from the main fit's support).
+factorise-every-step solver returns (the re-solve is skipped when the last solve already came from
+a fresh factorisation of the final free set, as after a good warm start); if the fresh solve
+disagrees (rounding in the updates on an ill-conditioned problem), the loop continues from the
+fresh factorisation. ``start`` warm-starts the free set: SDID refits of the treated units start
+from the main fit's support, placebo and bootstrap refits from the support that
+:func:`guess_support` finds with primal–dual active-set steps.
 """
 
 from __future__ import annotations
