@@ -14,9 +14,17 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from causal_kit.design.synth.solver import simplex_qp
+from causal_kit.design.synth.solver import guess_support, simplex_qp
 
 QP = tuple[np.ndarray, np.ndarray]  # a precomputed (Gram, linear term) pair
+# The outer V search: short Nelder–Mead runs (50 iterations per predictor), each restarted from the
+# previous end point with a fresh simplex, until a restart gains less than 1e-9 of the loss (at
+# most 30 runs per start). A restart re-expands a simplex that has collapsed on the kinks of the
+# loss (the inner weights change support as V moves); long runs on a collapsed simplex only spend
+# evaluations.
+_NM_RESTARTS = 30
+_NM_ITER = 50
+_NM_GAIN = 1e-9
 
 
 @dataclass(frozen=True)
@@ -129,9 +137,14 @@ class Predictors:
         sd = np.where(sd > 0, sd, 1.0)
         return self.X0 / sd[:, None], self.x1 / sd
 
-    def weights_for(self, v: np.ndarray) -> np.ndarray:
-        """Donor weights for importance weights ``v``."""
-        X0, x1 = self._scaled()
+    def weights_for(
+        self, v: np.ndarray, scaled: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Return the donor weights for importance weights ``v``.
+
+        ``scaled`` passes the standardised predictors when they are already at hand.
+        """
+        X0, x1 = self._scaled() if scaled is None else scaled
         Xv = X0 * v[:, None]
         return simplex_qp(X0.T @ Xv, Xv.T @ x1)
 
@@ -141,20 +154,21 @@ class Predictors:
         Without fixed ``V``: the nested search of Abadie, Diamond & Hainmueller — the outer
         problem chooses ``V`` (on the simplex) to minimise the pre-launch outcome MSPE, the
         inner one solves the donor weights for that ``V`` exactly (:func:`simplex_qp`). The
-        outer search is derivative-free (Nelder–Mead, restarted from its end point until it no
-        longer improves) from three starts: equal weights, the regression-based ``V`` of R
-        ``Synth``, and inverse distances between the treated unit's and the donors' predictors;
-        the best end point wins.
+        outer search is derivative-free (short Nelder–Mead runs, each restarted from the last
+        end point, until a restart no longer improves the loss) from three starts: equal
+        weights, the regression-based ``V`` of R ``Synth``, and inverse distances between the
+        treated unit's and the donors' predictors; the best end point wins.
         """
         if self.v is not None:
             v = np.asarray(self.v, dtype=float)
             return self.weights_for(v), v
-        X0, x1 = self._scaled()
+        scaled = self._scaled()
+        X0, x1 = scaled
         k = X0.shape[0]
 
         def loss(theta: np.ndarray) -> float:
             v = np.abs(theta) / max(np.abs(theta).sum(), 1e-300)
-            w = self.weights_for(v)
+            w = self.weights_for(v, scaled=scaled)
             r = y1_pre - w @ pre
             return float(r @ r / r.size)
 
@@ -167,14 +181,16 @@ class Predictors:
             # Nelder–Mead restarted from its own end point until a restart no longer improves:
             # a single run often stalls on a collapsed simplex short of the optimum.
             val, cand = loss(x0), x0
-            for _restart in range(8):
+            for _restart in range(_NM_RESTARTS):
                 res = minimize(
-                    loss, cand, method="Nelder-Mead",
-                    options={"maxiter": 400 * k, "xatol": 1e-8, "fatol": 1e-12},
+                    loss,
+                    cand,
+                    method="Nelder-Mead",
+                    options={"maxiter": _NM_ITER * k, "xatol": 1e-8, "fatol": 1e-12},
                 )
                 new = np.abs(res.x) / max(np.abs(res.x).sum(), 1e-300)
                 new_val = loss(new)
-                if not new_val < val - 1e-10 * abs(val):
+                if not new_val < val - _NM_GAIN * abs(val):
                     break
                 val, cand = new_val, new
             if best is None or val < best[0]:
@@ -311,6 +327,7 @@ def fit_sdid(
     eta_lambda: float = 1e-6,
     omega_start: np.ndarray | None = None,
     lambda_start: np.ndarray | None = None,
+    guess_omega: bool = False,
 ) -> Fit:
     """Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens & Wager).
 
@@ -322,6 +339,8 @@ def fit_sdid(
     The effect is the weighted double difference. ``omega_start`` and ``lambda_start`` warm-start
     the two weight problems (indices of donors / pre-launch periods expected to carry weight,
     e.g. the main fit's supports in a placebo refit); they change the work, not the solution.
+    ``guess_omega`` (when ``omega_start`` is not given) starts the unit weights from the support
+    that :func:`guess_support` finds, or from a vertex when it finds none.
     """
     pre, post = Yd[:, :T0], Yd[:, T0:]
     J, T1 = Yd.shape[0], Yd.shape[1] - T0
@@ -332,9 +351,14 @@ def fit_sdid(
         A = pre.T - pre.T.mean(axis=0)
         b = y1[:T0] - y1[:T0].mean()
         qp_omega = (A.T @ A, A.T @ b)
+    ridge = T0 * zeta_omega**2
+    if omega_start is None and guess_omega:
+        omega_start = guess_support(*qp_omega, ridge)
+        if omega_start is None:
+            omega_start = np.arange(0)  # a vertex
     if omega_start is None:
         omega_start = np.arange(J)
-    omega = simplex_qp(*qp_omega, ridge=T0 * zeta_omega**2, start=omega_start)
+    omega = simplex_qp(*qp_omega, ridge=ridge, start=omega_start)
     Al = pre - pre.mean(axis=0)
     bl = post.mean(axis=1)
     bl = bl - bl.mean()
