@@ -157,7 +157,9 @@ def simulate(
     over the v2 arm's users of each 30-day outcome with v2 minus without, ``n_by_arm``,
     ``observed_mean`` by arm) and ``global`` (global launch only: ``effect_per_day`` of the
     app's daily series — revenue, active users, tasks, task success rate, latency — averaged over
-    the post-launch days, and ``untouched_effect_per_day`` of the web series, exactly 0).
+    the post-launch days, and ``untouched_effect_per_day`` of the web series, exactly 0), and
+    ``mechanisms`` (the evidence layer's truths: effects by segment and per adopter in a holdout,
+    the share flowing through task success; see :mod:`causal_kit.simulate.truth_evidence`).
     """
     check_option("scenario", scenario, Scenario)
     n_users, n_days, seed, chunk_users = _checked_sizes(n_users, n_days, seed, chunk_users)
@@ -199,6 +201,7 @@ def simulate(
             "gate": acc.gate(),
             "holdout": acc.holdout(),
             "global": acc.global_launch(),
+            "mechanisms": acc.mechanism.mechanisms(att),
         }
         registered = register_plan(
             assignment.launch, path=tmp / "launch.json",

@@ -26,6 +26,7 @@ from causal_kit.simulate.block import (
     BlockOutput,
     Context,
 )
+from causal_kit.simulate.truth_evidence import MechanismTruth
 from causal_kit.simulate.world import REGIONS
 
 Components = dict[str, np.ndarray]
@@ -155,10 +156,12 @@ class TruthAccumulator(_ShapeTruth):
         self.n_eligible = 0
         self.arm_sums: dict[str, float] = {}
         self.daily: np.ndarray | None = None
+        self.mechanism = MechanismTruth(ctx)
 
     def add(self, out: BlockOutput) -> None:
         """Add one block."""
         self.cells += out.cells
+        self.mechanism.add(out)
         if out.daily is not None:
             self.daily = out.daily if self.daily is None else self.daily + out.daily
         if out.gate is None:
