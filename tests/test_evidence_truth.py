@@ -76,6 +76,17 @@ def test_holdout_evidence_covers_the_simulated_mechanisms(holdout):
         assert row["status"] == "carries", outcome
 
 
+def test_holdout_attribution_splits_the_arms_difference_seeded(holdout):
+    truth, found = holdout
+    a = found.attribution
+    assert a.labels == ("the arm kept off the launch", "the launched arm")
+    assert a.table["contribution"].sum() == pytest.approx(a.change, abs=0.1 * abs(a.change))
+    assert a.contribution("task_successes_30d") > abs(a.mix)  # the launch acts on tasks
+    assert a.sentence().startswith("revenue_30d is ") and "higher in the launched arm" in \
+        a.sentence()
+    assert a.to_dict()["labels"] == list(a.labels)
+
+
 def _rollout_mediation(scenario: str, out_dir):
     """Mediation on a rollout's users over the 30 days from its last launch date.
 

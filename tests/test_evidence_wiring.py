@@ -45,7 +45,8 @@ def test_user_evidence_skips_what_the_frame_cannot_support_and_says_why():
         found, "mediation skipped")
     assert "no segment or pre-period activity" in note(found, "heterogeneity skipped")
     assert "no usage signal (tasks)" in note(found, "per-adopter effect skipped")
-    assert "about 25 s" in note(found, "attribution skipped")
+    assert "lack ['tasks_30d', 'task_success_rate_30d', 'retained_d30']" in note(
+        found, "attribution skipped")
 
 
 def test_score_gate_leaves_out_what_needs_a_randomized_exposure():
@@ -54,6 +55,7 @@ def test_score_gate_leaves_out_what_needs_a_randomized_exposure():
                              design="score_gate", running="score", cutoff=0.5)  # fmt: skip
     assert "not randomized" in note(found, "mediation skipped")
     assert "no instrument for adoption" in note(found, "per-adopter effect skipped")
+    assert "no change the launch made" in note(found, "attribution skipped")
 
 
 def test_a_piece_that_fails_on_the_data_is_kept_as_its_first_line():
