@@ -77,13 +77,14 @@ def test_holdout_evidence_covers_the_simulated_mechanisms(holdout):
 
 
 def test_holdout_attribution_splits_the_arms_difference_seeded(holdout):
-    truth, found = holdout
+    _, found = holdout
     a = found.attribution
     assert a.labels == ("the arm kept off the launch", "the launched arm")
     assert a.table["contribution"].sum() == pytest.approx(a.change, abs=0.1 * abs(a.change))
     assert a.contribution("task_successes_30d") > abs(a.mix)  # the launch acts on tasks
-    assert a.sentence().startswith("revenue_30d is ") and "higher in the launched arm" in \
-        a.sentence()
+    assert (
+        a.sentence().startswith("revenue_30d is ") and "higher in the launched arm" in a.sentence()
+    )
     assert a.to_dict()["labels"] == list(a.labels)
 
 

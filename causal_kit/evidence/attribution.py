@@ -38,7 +38,6 @@ from causal_kit.core.options import check_option
 from causal_kit.core.render import Rendered, ShowsSummary, number
 from causal_kit.evidence.graph import LEVEL_NAMES, CascadeGraph
 
-
 AttributionMethod = Literal["exact", "sampled"]
 
 
@@ -242,12 +241,12 @@ def _exact_shapley(g: Any, models: tuple[Any, Any], frames: tuple[pd.DataFrame, 
     (or, for a root, the new sample's distribution) for its nodes and the old one for the rest.
     """
     import networkx as nx
-    from dowhy.graph import get_ordered_predecessors
     from dowhy.gcm.shapley import (
         ShapleyApproximationMethods,
         ShapleyConfig,
         estimate_shapley_values,
     )
+    from dowhy.graph import get_ordered_predecessors
 
     players = sorted(g.nodes)
     order = list(nx.topological_sort(g))
