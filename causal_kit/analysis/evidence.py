@@ -23,8 +23,9 @@ contribute little), with the means of each mix of mechanisms in closed form
 on the demo holdout's 13,428 users (each arm capped at ``ATTRIBUTION_USERS``), deterministic, and
 the contributions add up to the difference. DoWhy's sampled estimate was tried first: 0.7 s at
 20,000 draws per mix, but its contributions moved by 0.3-0.5 between seeds (1 at 2,000 draws) on
-the demo's revenue difference of 2.9; the 25 s measured earlier was the sampled estimate at its
-defaults on a machine at load 15.
+the demo's revenue difference of 2.9. The 25 s measured earlier was mostly DoWhy starting
+worker processes for the Shapley evaluation (13 s on the first call here); it now runs in
+process.
 """
 
 from __future__ import annotations
