@@ -73,8 +73,15 @@ def test_summary_keys_validate_and_render():
 
     sim = simulate_users(1500, seed=1)
     a = ck.adoption_effect(sim.users, outcome="revenue", exposure="exposed", adopted="adopted")
-    out = evidence_summary(adoption=a)
+    out = evidence_summary(adoption=a, adoption_share=0.4)
     assert out["adoption"]["per_adopter"]["estimate"] == pytest.approx(a.per_adopter)
+    assert out["adoption"]["share"] == 0.4
+    assert out["adoption"]["adoption_rate"] == pytest.approx(a.adoption_rate)
+    only_share = evidence_summary(adoption_share=0.25)["adoption"]
+    assert only_share["share"] == 0.25 and only_share["per_adopter"] is None
+    assert evidence_summary()["adoption"] is None
+    with pytest.raises(ck.ReportError, match="adoption/share"):
+        validate_evidence({**out, "adoption": {**out["adoption"], "share": 1.5}})
     assert out["mediation"] is None and set(out) == {"mediation", "attribution",
                                                      "heterogeneity", "adoption", "refutations"}
     bad = {**out, "refutations": [{"name": "vibes", "passed": True, "refuted_effect": 0.0}]}

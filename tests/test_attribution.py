@@ -48,3 +48,16 @@ def test_attribution_bad_input(graph, before):
         attribute_change(before, before.head(50), graph)
     with pytest.raises(ck.SpecificationError, match="not a metric"):
         attribute_change(before, before, graph, target="power")
+
+
+def test_exact_contributions_add_up_and_agree_with_dowhys_sampled_estimate(graph, before):
+    launch = simulate_users(3000, seed=2).users
+    after = launch[launch.exposed == 1]
+    exact = attribute_change(before, after, graph)
+    assert exact.table["contribution"].sum() == pytest.approx(exact.change, abs=1e-9)
+    assert attribute_change(before, after, graph, seed=7).table.equals(exact.table)
+    sampled = attribute_change(before, after, graph, method="sampled", num_samples=20_000)
+    gap = (sampled.table["contribution"] - exact.table["contribution"]).abs().max()
+    assert gap < 0.15 * abs(exact.change), (sampled.table, exact.table)
+    with pytest.raises(ck.SpecificationError, match="method"):
+        attribute_change(before, after, graph, method="fast")

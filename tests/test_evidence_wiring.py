@@ -13,6 +13,7 @@ import causal_kit as ck
 from causal_kit.analysis import evidence as ev
 from causal_kit.analysis.summary import build_summary, validate_summary
 from causal_kit.core.errors import CausalKitWarning, DataError, ReportError
+from causal_kit.evidence.adoption import IV_FIELDS
 from causal_kit.evidence.refute import Refutations
 from causal_kit.presentation import views_evidence
 
@@ -44,7 +45,8 @@ def test_user_evidence_skips_what_the_frame_cannot_support_and_says_why():
         found, "mediation skipped")
     assert "no segment or pre-period activity" in note(found, "heterogeneity skipped")
     assert "no usage signal (tasks)" in note(found, "per-adopter effect skipped")
-    assert "about 25 s" in note(found, "attribution skipped")
+    assert "lack ['tasks_30d', 'task_success_rate_30d', 'retained_d30']" in note(
+        found, "attribution skipped")
 
 
 def test_score_gate_leaves_out_what_needs_a_randomized_exposure():
@@ -53,6 +55,7 @@ def test_score_gate_leaves_out_what_needs_a_randomized_exposure():
                              design="score_gate", running="score", cutoff=0.5)  # fmt: skip
     assert "not randomized" in note(found, "mediation skipped")
     assert "no instrument for adoption" in note(found, "per-adopter effect skipped")
+    assert "no change the launch made" in note(found, "attribution skipped")
 
 
 def test_a_piece_that_fails_on_the_data_is_kept_as_its_first_line():
@@ -108,7 +111,31 @@ def test_summary_carries_refutations_and_nulls_for_the_rest():
     s = build_summary(launch="recsys-v2", estimate=_est(), refutations=refs)
     assert [(r["name"], r["passed"], r["refuted_effect"]) for r in s["refutations"]] == [
         ("placebo_dates", True, 0.1), ("leave_one_out", False, 3.5)]
-    assert s["mediation"] is s["heterogeneity"] is s["per_adopter"] is s["attribution"] is None
+    assert s["mediation"] is s["heterogeneity"] is s["attribution"] is None
+    assert "per_adopter" not in s
+    assert s["adoption"] == {"share": None, **dict.fromkeys(IV_FIELDS)}
     bad = {**s, "refutations": [{**s["refutations"][0], "name": "placebo"}]}
     with pytest.raises(ReportError, match="refutations/0/name"):
         validate_summary(bad)
+
+
+def test_summary_adoption_holds_the_share_beside_the_per_adopter_effect():
+    from causal_kit.simulate.truth_mechanisms import simulate_users
+
+    sim = simulate_users(1500, seed=1)
+    a = ck.adoption_effect(sim.users, outcome="revenue", exposure="exposed", adopted="adopted")
+    s = build_summary(launch="recsys-v2", estimate=_est(), adoption=0.35, per_adopter=a)
+    assert s["adoption"]["share"] == 0.35 and "per_adopter" not in s
+    assert s["adoption"]["per_adopter"] == a.to_dict()["per_adopter"]
+    assert s["adoption"]["first_stage"]["f_statistic"] == pytest.approx(a.first_stage_f)
+    with pytest.raises(ReportError, match="adoption"):
+        validate_summary({**s, "adoption": 0.35})  # the old bare number no longer validates
+
+
+def test_both_schemas_describe_the_same_adoption_object():
+    from causal_kit.analysis.summary import load_schema
+
+    main = load_schema()["properties"]["adoption"]
+    evidence = views_evidence._schema()["properties"]["adoption"]
+    assert main["required"] == evidence["required"] and main["required"][0] == "share"
+    assert "per_adopter" not in load_schema()["properties"]

@@ -94,7 +94,7 @@ def test_summary_has_baseline_relative_change_and_one_interval(staggered_report)
     assert s["baseline"] > 0
     assert s["relative_change"] == pytest.approx(s["estimate"] / s["baseline"])
     assert s["effect_per_user_per_week"] > 0 and s["local_effect"] is False
-    assert 0.2 <= s["adoption"] <= 1
+    assert 0.2 <= s["adoption"]["share"] <= 1 and "per_adopter" not in s
     assert s["plan"]["registered"] and s["plan"]["before_launch"] and not s["plan"]["changed"]
     row = next(r for r in s["triangulation"]["concordance"] if r["design"] == "did")
     assert (row["ci_low"], row["ci_high"]) == (s["ci_low"], s["ci_high"])
@@ -130,7 +130,8 @@ def test_rollout_report_lists_its_design_native_refutations(staggered_report):
     assert refs["placebo_units"]["passed"]  # the never-treated regions stayed together
     assert all(r["effect"] == pytest.approx(s["estimate"]) for r in refs.values())
     # a rollout has no per-user arm: those blocks are left out, with the reason shown
-    assert s["mediation"] is s["heterogeneity"] is s["per_adopter"] is s["attribution"] is None
+    assert s["mediation"] is s["heterogeneity"] is s["attribution"] is None
+    assert s["adoption"]["per_adopter"] is None and s["adoption"]["itt"] is None
     html = report.html.read_text()
     appendix = html[html.index('id="engineering-appendix"'):]
     assert "<h3>Refutations</h3>" in appendix and "placebo_units" in appendix
@@ -353,9 +354,11 @@ def test_holdout_report_shows_through_what_who_gains_and_per_adopter(shape_repor
         assert totals[metric][0] <= att[metric] <= totals[metric][1], metric
     groups = {g["group"] for g in s["heterogeneity"]["groups"] if g["feature"] == "segment"}
     assert groups == {"casual", "power"}
-    itt = s["per_adopter"]["itt"]["ci"]
+    itt = s["adoption"]["itt"]["ci"]
     assert itt[0] <= att["revenue_30d"] <= itt[1]
-    assert 0 < s["per_adopter"]["adoption_rate"] < 1
+    assert 0 < s["adoption"]["adoption_rate"] < 1
+    per = s["adoption"]["per_adopter"]["ci"]  # the effect per adopter covers the truth
+    assert per[0] <= truth["mechanisms"]["adoption"]["effect_per_adopter"]["revenue_30d"] <= per[1]
     html = report.html.read_text()
     for title in ("Through what", "Who gains", "Per adopter", "Refutations"):
         assert f"<h3>{title}</h3>" in html, title

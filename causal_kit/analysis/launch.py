@@ -385,9 +385,14 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
     planned_est = {m: chain_est[m] for m in _plan_metrics(launch) if m in chain_est}
     baselines = {m: b for m, e in {**chain_est, **planned_est}.items()
                  if (b := _counterfactual_level(e)) is not None}
+    adoption = None
+    if frame is not None and f"tasks_{span}d" in frame:  # v2 users who ran a task in the window
+        arms = dict(launch.arms or {})
+        on = frame[str(arms["column"])].astype(str) == str(arms["treatment"])
+        adoption = float((frame.loc[on, f"tasks_{span}d"] > 0).mean()) if on.any() else None
     result = _finish(launch, name, design, grain, primary, chain, chain_est, guards, tri, segs,
                      window, n_exposed, value_per_unit, per_year, yearly_cost, upfront_cost,
-                     as_of, None, baselines, planned_est)
+                     as_of, adoption, baselines, planned_est)
     if frame is not None:
         result = _with_projection(result, source, users, n_exposed, value_per_unit,
                                   yearly_cost, upfront_cost, level, seed)

@@ -26,6 +26,7 @@ from causal_kit.core.errors import ReportError, SpecificationError
 from causal_kit.core.estimate import Estimate, json_safe
 from causal_kit.core.frames import to_pandas
 from causal_kit.core.launch import Launch
+from causal_kit.evidence.adoption import adoption_summary
 from causal_kit.evidence.cascade import Cascade
 from causal_kit.evidence.scorecard import Scorecard
 from causal_kit.evidence.scorecard import scorecard as _scorecard
@@ -131,7 +132,8 @@ def build_summary(
     diagnosis
         The two-metric diagnosis, or ``None``.
     adoption
-        Share of exposed users who used the feature, or ``None``.
+        Share of exposed users who used the feature, or ``None``: the ``share`` of the
+        ``adoption`` object, beside the per-adopter effect's fields (``per_adopter``).
     baseline
         The primary metric without the launch, on what was launched to; with it the summary
         carries ``relative_change`` (the effect as a share of it).
@@ -140,11 +142,14 @@ def build_summary(
         ``effect_per_user_per_week``.
     local
         Whether the effect holds only near a cutoff (regression discontinuity).
-    refutations, mediation, attribution, heterogeneity, per_adopter
+    refutations, mediation, attribution, heterogeneity
         The evidence results (anything with ``to_dict()``), or ``None`` when not computed;
         their ``to_dict()`` goes under the key of the same name.
     projection
         The early read (:class:`causal_kit.analysis.early.Projection`), or ``None``.
+    per_adopter
+        The effect per adopter (:class:`~causal_kit.evidence.adoption.AdoptionEffect`), or
+        ``None``; its fields go into the ``adoption`` object, ``null`` when not computed.
 
     Returns
     -------
@@ -204,7 +209,7 @@ def build_summary(
         "relative_change": relative,
         "effect_per_user_per_week": per_user_week,
         "local_effect": bool(local),
-        "adoption": adoption,
+        "adoption": adoption_summary(adoption, per_adopter),
         "plan": plan.to_dict() if plan is not None else None,
         "diagnosis": diagnosis.to_dict() if diagnosis is not None else None,
         "annual_value": money.get("annual_value"),
@@ -229,7 +234,7 @@ def build_summary(
         "projection": projection.to_dict() if projection is not None else None,
         **{k: (v.to_dict() if v is not None else None) for k, v in (
             ("mediation", mediation), ("attribution", attribution),
-            ("heterogeneity", heterogeneity), ("per_adopter", per_adopter),
+            ("heterogeneity", heterogeneity),
             ("refutations", refutations))},
     }
     summary = json_safe(summary)

@@ -252,3 +252,25 @@ def _orthoiv(y: np.ndarray, d: np.ndarray, z: np.ndarray, w: np.ndarray,
         est.fit(y, d.astype(int), Z=z.astype(int), W=w if w.size else None)
         inf = est.ate_inference()
     return float(inf.mean_point), float(inf.stderr_mean)
+
+
+#: Fields of the ``adoption`` object of ``summary.json`` beside ``share`` (``null`` when the
+#: per-adopter effect was not computed).
+IV_FIELDS = ("outcome", "level", "n_users", "n_exposed", "itt", "adoption_rate", "first_stage",
+             "per_adopter", "wald", "checks")  # fmt: skip
+
+
+def adoption_summary(share: float | None, effect: Any = None) -> dict[str, Any]:
+    """Return the ``adoption`` object of ``summary.json``: the measured share beside the IV fields.
+
+    Parameters
+    ----------
+    share
+        Share of exposed users who used the feature (what :func:`causal_kit.decide` reads as
+        ``adoption=``), or ``None`` when unknown.
+    effect
+        The :class:`AdoptionEffect` (anything with ``to_dict()``), or ``None`` when the effect
+        per adopter was not computed: its fields are then ``null``.
+    """
+    fields = effect.to_dict() if effect is not None else {}
+    return json_safe({"share": share, **{k: fields.get(k) for k in IV_FIELDS}})

@@ -13,21 +13,34 @@ through task success, 0.1 from the user mix" can be read off the table.
 
 It is descriptive of two samples, seeded and deterministic; it attributes a change *given* the
 graph (an edge left out is a mechanism assumed absent).
+
+By default (``method="exact"``) the mean of the metric under each mix of old and new mechanisms
+is computed from the fitted linear mechanisms (in a linear additive-noise model the mean of a
+node is its mechanism applied to its parents' means), and DoWhy's exact Shapley estimator splits
+the change: deterministic, and the contributions add up to the change. ``method="sampled"`` is
+DoWhy's ``distribution_change_of_graphs``, which draws ``num_samples`` users from each mix: on
+the demo holdout's revenue (heavy-tailed) its contributions still moved by about 0.3 between
+seeds at 100,000 draws, for a difference of 2.9. Both run the Shapley evaluation in this
+process (``n_jobs=1``): DoWhy's default starts worker processes, which cost 13 s on the first
+call on a loaded 2-core machine for a computation of a few hundredths of a second.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from causal_kit.core.errors import DataError, SpecificationError
 from causal_kit.core.estimate import json_safe
+from causal_kit.core.options import check_option
 from causal_kit.core.render import Rendered, ShowsSummary, number
 from causal_kit.evidence.graph import LEVEL_NAMES, CascadeGraph
+
+AttributionMethod = Literal["exact", "sampled"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,9 @@ class Attribution(ShowsSummary):
     table
         One row per node: ``node``, ``role`` (``"user mix"``, ``"adoption"``, or the cascade
         level of the node's mechanism), ``contribution``, ``share`` (of the modelled change).
+    labels
+        What the two samples are (default ``("before", "after")``; e.g. the two arms of a
+        holdout).
     """
 
     target: str
@@ -51,6 +67,7 @@ class Attribution(ShowsSummary):
     after: float
     table: pd.DataFrame
     seed: int
+    labels: tuple[str, str] = ("before", "after")
 
     @property
     def mix(self) -> float:
@@ -69,12 +86,18 @@ class Attribution(ShowsSummary):
         by_role = self.table.groupby("role", sort=False)["contribution"].sum()
         parts = [f"{number(v, 3)} from {k}" for k, v in
                  by_role.reindex(by_role.abs().sort_values(ascending=False).index).items()]
-        return f"{self.target} changed by {number(self.change, 3)}: " + ", ".join(parts) + "."
+        if self.labels == ("before", "after"):
+            lead = f"{self.target} changed by {number(self.change, 3)}"
+        else:
+            lead = (f"{self.target} is {number(self.change, 3)} higher in {self.labels[1]} than "
+                    f"in {self.labels[0]}")  # fmt: skip
+        return f"{lead}: " + ", ".join(parts) + "."
 
     def summary(self) -> Rendered:
         """Return the contributions as a printable view."""
-        rows = [("Metric", self.target), ("Before", number(self.before, 4)),
-                ("After", number(self.after, 4)), ("Change", number(self.change, 4))]
+        rows = [("Metric", self.target), (self.labels[0].capitalize(), number(self.before, 4)),
+                (self.labels[1].capitalize(), number(self.after, 4)),
+                ("Change", number(self.change, 4))]  # fmt: skip
         return Rendered("KPI-change attribution", rows, [("Contributions", self.table)],
                         [self.sentence()])
 
@@ -98,6 +121,7 @@ class Attribution(ShowsSummary):
         return {"target": self.target, "before": json_safe(self.before),
                 "after": json_safe(self.after), "change": json_safe(self.change),
                 "mix": json_safe(self.mix), "sentence": self.sentence(), "seed": self.seed,
+                "labels": list(self.labels),
                 "contributions": json_safe(self.table)}  # fmt: skip
 
 
@@ -109,6 +133,8 @@ def attribute_change(
     target: str | None = None,
     num_samples: int = 2000,
     seed: int = 0,
+    labels: tuple[str, str] = ("before", "after"),
+    method: AttributionMethod = "exact",
 ) -> Attribution:
     """Attribute the change of a business metric in launched units to mechanisms and user mix.
 
@@ -123,9 +149,15 @@ def attribute_change(
     target
         The metric to attribute (default: the graph's highest-level metric).
     num_samples
-        Samples drawn from each model for the Shapley evaluation.
+        Samples drawn from each model for the Shapley evaluation (``method="sampled"``).
     seed
         Seed of the draws; the same seed gives the same numbers.
+    labels
+        What ``before`` and ``after`` are, for the sentence (e.g. ``("the v1 arm", "the v2
+        arm")`` when the samples are a holdout's arms over the same window).
+    method
+        ``"exact"`` (the means under each mix of mechanisms from the fitted linear mechanisms)
+        or ``"sampled"`` (DoWhy's ``distribution_change_of_graphs`` with ``num_samples`` draws).
 
     Returns
     -------
@@ -133,6 +165,7 @@ def attribute_change(
     """
     import networkx as nx
 
+    check_option("method", method, AttributionMethod)
     target = target or graph.metrics[-1]
     if target not in graph.levels:
         raise SpecificationError(f"target {target!r} is not a metric of the graph "
@@ -156,7 +189,7 @@ def attribute_change(
             raise DataError(f"{name} has {len(sub)} rows; attribution needs at least 100 users.")
         frames.append(sub.astype(float))
     old, new = frames
-    contributions = _shapley(g, old, new, target, num_samples, seed)
+    contributions = _shapley(g, old, new, target, num_samples, seed, method)
     rows = []
     for node in nodes:
         if g.in_degree(node) == 0 and node in graph.covariates:
@@ -172,11 +205,11 @@ def attribute_change(
     modelled = table["contribution"].sum()
     table["share"] = table["contribution"] / modelled if modelled else np.nan
     b, a = float(old[target].mean()), float(new[target].mean())
-    return Attribution(target, a - b, b, a, table, seed)
+    return Attribution(target, a - b, b, a, table, seed, (str(labels[0]), str(labels[1])))
 
 
 def _shapley(g: Any, old: pd.DataFrame, new: pd.DataFrame, target: str, num_samples: int,
-             seed: int) -> dict[str, float]:  # fmt: skip
+             seed: int, method: str) -> dict[str, float]:  # fmt: skip
     import networkx as nx
     from dowhy import gcm
 
@@ -194,10 +227,52 @@ def _shapley(g: Any, old: pd.DataFrame, new: pd.DataFrame, target: str, num_samp
         gcm.config.disable_progress_bars()
         gcm.util.general.set_random_seed(seed)
         m_old, m_new = model(old), model(new)
+        if method == "exact":
+            return _exact_shapley(g, (m_old, m_new), (old, new), target)
         out = gcm.distribution_change_of_graphs(
             m_old, m_new, target, num_samples=num_samples,
-            difference_estimation_func=_mean_difference)  # fmt: skip
+            difference_estimation_func=_mean_difference,
+            shapley_config=gcm.shapley.ShapleyConfig(n_jobs=1))  # fmt: skip
     return {str(k): float(v) for k, v in out.items()}
+
+
+def _exact_shapley(g: Any, models: tuple[Any, Any], frames: tuple[pd.DataFrame, pd.DataFrame],
+                   target: str) -> dict[str, float]:  # fmt: skip
+    """Shapley contributions to the change of the target's mean, from the means in closed form.
+
+    The players are the nodes (sorted, as DoWhy orders them); a subset takes the new mechanism
+    (or, for a root, the new sample's distribution) for its nodes and the old one for the rest.
+    """
+    import networkx as nx
+    from dowhy.gcm.shapley import (
+        ShapleyApproximationMethods,
+        ShapleyConfig,
+        estimate_shapley_values,
+    )
+    from dowhy.graph import get_ordered_predecessors
+
+    players = sorted(g.nodes)
+    order = list(nx.topological_sort(g))
+
+    def mean(subset: np.ndarray) -> float:
+        means: dict[str, float] = {}
+        for node in order:
+            k = int(subset[players.index(node)])
+            if g.in_degree(node) == 0:
+                means[node] = float(frames[k][node].mean())
+                continue
+            parents = get_ordered_predecessors(models[k].graph, node)
+            x = np.array([[means[p] for p in parents]])
+            prediction = models[k].causal_mechanism(node).prediction_model.predict(x)
+            means[node] = float(np.ravel(prediction)[0])
+        return means[target]
+
+    base = mean(np.zeros(len(players)))
+    values = estimate_shapley_values(
+        lambda subset: mean(subset) - base, len(players),
+        ShapleyConfig(approximation_method=ShapleyApproximationMethods.EXACT,
+                      n_jobs=1))  # fmt: skip
+    return {str(p): float(v) for p, v in zip(players, values, strict=True)}
 
 
 def _mean_difference(old: np.ndarray, new: np.ndarray) -> float:

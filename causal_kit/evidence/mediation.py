@@ -14,8 +14,14 @@ at once.
 
 Identification rests on sequential ignorability: given the covariates, nothing unmeasured causes
 both a mediator and the outcome, and the launch was as good as random (a holdout, or a rollout
-conditional on the covariates). A link through which no share flows while the outcome moved is
-*broken* in the sense of :mod:`causal_kit.evidence.cascade`.
+conditional on the covariates). A link through which no share flows while the outcome moved, or
+while the launch moved the mediator, is *broken* in the sense of
+:mod:`causal_kit.evidence.cascade`: the upstream metric changed and the downstream one did not
+follow through it. So is a link whose products of coefficients predict an indirect effect that
+the outcome never shows (its total effect is nil and the rest of the effect cancels the path):
+users who differ in the mediator differ in the outcome, but the launch's change in the mediator
+did not carry through — the sign of a broken link when the mediator also reflects who the user
+is (e.g. a user's usual task success drives both the tasks completed and the churn).
 """
 
 from __future__ import annotations
@@ -298,24 +304,54 @@ def _paths(g: CascadeGraph, coefs: Mapping[tuple[str, str], np.ndarray],
             for name, v in (("total", tot), ("indirect", ind), ("share", share)):
                 lo, hi = np.nanquantile(v[1:], [alpha, 1 - alpha])
                 row |= {name: float(v[0]), f"{name}_low": float(lo), f"{name}_high": float(hi)}
-            row["status"], row["message"] = _status(row)
+            lo, hi = np.nanquantile(total[med][1:], [alpha, 1 - alpha])
+            rest = np.nanquantile((tot - ind)[1:], [alpha, 1 - alpha])
+            offset = bool(rest[1] < 0 if ind[0] > 0 else rest[0] > 0)
+            row["status"], row["message"] = _status(
+                row, moved=bool(lo > 0 or hi < 0), offset=offset
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _status(r: Mapping[str, Any]) -> tuple[str, str]:
-    moved = r["total_low"] > 0 or r["total_high"] < 0
+def _status(r: Mapping[str, Any], *, moved: bool, offset: bool) -> tuple[str, str]:
+    """Say whether the link carries the effect.
+
+    ``moved``: the launch moved the mediator itself. ``offset``: the effect left after the path
+    through the mediator is of the opposite sign to it, beyond its interval.
+    """
+    outcome_moved = r["total_low"] > 0 or r["total_high"] < 0
     flows = r["indirect_low"] > 0 or r["indirect_high"] < 0
     link = f"{r['mediator']} → {r['outcome']}"
     share = (f"{r['share']:.0%} of the effect on {r['outcome']} "
              f"[{r['share_low']:.0%}, {r['share_high']:.0%}]")  # fmt: skip
+    indirect = (
+        f"indirect {number(r['indirect'], 3)}, interval "
+        f"[{number(r['indirect_low'], 3)}, {number(r['indirect_high'], 3)}] includes 0"
+    )
+    total = (f"{number(r['total'], 3)} [{number(r['total_low'], 3)}, "
+             f"{number(r['total_high'], 3)}]")  # fmt: skip
+    if flows and not outcome_moved and offset:
+        # users with more of the mediator do better, but the launch's change in it did not
+        # carry through: the products of coefficients predict an effect the outcome never shows
+        return "broken", (
+            f"{link} is broken: users with more {r['mediator']} have more {r['outcome']}, but "
+            f"the launch's change in {r['mediator']} did not carry through — {r['outcome']} did "
+            f"not move ({total}) and the rest of the effect cancels the path through "
+            f"{r['mediator']} (indirect {number(r['indirect'], 3)}): the share that flowed is "
+            "near zero."
+        )
     if flows:
         return "carries", f"{link}: {share} flows through {r['mediator']}."
-    if moved:
+    if outcome_moved:
         return "broken", (
             f"{link} is broken: {r['outcome']} moved ({number(r['total'], 3)}) but not through "
-            f"{r['mediator']} (indirect {number(r['indirect'], 3)}, interval "
-            f"[{number(r['indirect_low'], 3)}, {number(r['indirect_high'], 3)}] includes 0)."
+            f"{r['mediator']} ({indirect})."
+        )
+    if moved:
+        return "broken", (
+            f"{link} is broken: the launch moved {r['mediator']} but {r['outcome']} did not "
+            f"respond through it ({indirect}): no measurable part of the effect flows through it."
         )
     return "no signal", (
         f"{link}: neither {r['outcome']} nor the part through {r['mediator']} moved "

@@ -2,7 +2,8 @@
 
 Each block shows a result computed below (:mod:`causal_kit.evidence`); nothing here estimates.
 :func:`evidence_summary` gathers the results' ``to_dict()`` under the ``summary.json`` keys
-``mediation``, ``attribution``, ``heterogeneity``, ``adoption`` and ``refutations``, and
+``mediation``, ``attribution``, ``heterogeneity``, ``adoption`` (the measured adoption share beside
+the effect per adopter) and ``refutations``, and
 :func:`validate_evidence` checks them against ``summary_schema_evidence.json``.
 """
 
@@ -109,19 +110,26 @@ def launch_refutations(analysis: Any) -> Block:
     return refutations_view(analysis.refutations)
 
 
-def evidence_summary(**results: Any) -> dict[str, Any]:
+def evidence_summary(*, adoption_share: float | None = None, **results: Any) -> dict[str, Any]:
     """Return the ``summary.json`` evidence keys from the results given (``None`` if absent).
 
     Parameters
     ----------
+    adoption_share
+        Measured share of exposed users who used the feature: the ``share`` of the
+        ``adoption`` object, beside the per-adopter effect's fields.
     **results
-        Any of ``mediation``, ``attribution``, ``heterogeneity``, ``adoption``,
-        ``refutations`` (a result with ``to_dict()``).
+        Any of ``mediation``, ``attribution``, ``heterogeneity``, ``adoption`` (the
+        per-adopter effect), ``refutations`` (a result with ``to_dict()``).
     """
+    from causal_kit.evidence.adoption import adoption_summary
+
     unknown = sorted(set(results) - set(KEYS))
     if unknown:
         raise ReportError(f"unknown evidence key(s) {unknown}; use {list(KEYS)}.")
     out = {k: (results[k].to_dict() if results.get(k) is not None else None) for k in KEYS}
+    if results.get("adoption") is not None or adoption_share is not None:
+        out["adoption"] = adoption_summary(adoption_share, results.get("adoption"))
     validate_evidence(out)
     return out
 

@@ -170,12 +170,14 @@ def simulate(
     ``observed_mean`` by arm) and ``global`` (global launch only: ``effect_per_day`` of the
     app's daily series — revenue, active users, tasks, task success rate, latency — averaged over
     the post-launch days, and ``untouched_effect_per_day`` of the web series, exactly 0),
-    ``long_term`` (holdouts whose window covers 90 days after the launch: metric → ``effect,
-    horizon_days, n_users``, the mean over the v2 arm's users of ``revenue_90d`` and
-    ``revenue_14d`` with v2 minus without; else empty), ``surrogacy`` (``holds``: whether the
-    first weeks' metrics carry the whole long-term effect, ``True``/``False`` in the early-read
-    scenarios, ``null`` elsewhere, and ``why``) and ``observed_days`` (days written to
-    ``events/``).
+    ``long_term`` (metric → ``effect, horizon_days, n_users``: the mean over the holdout's v2
+    users, or over the users of regions launched 90 days before the window ends, of
+    ``revenue_90d`` and ``revenue_14d`` with v2 minus without; empty when no launched user has
+    90 days), ``surrogacy`` (``holds``: whether the first weeks' metrics carry the whole
+    long-term effect, and ``why``), ``observed_days`` (days written to ``events/``) and
+    ``mechanisms`` (the evidence layer's truths: effects by segment and per adopter in a
+    holdout, the share flowing through task success; see
+    :mod:`causal_kit.simulate.truth_evidence`).
     """
     check_option("scenario", scenario, Scenario)
     n_users, n_days, seed, chunk_users = _checked_sizes(n_users, n_days, seed, chunk_users)
@@ -225,6 +227,7 @@ def simulate(
             "long_term": acc.long_term(),
             "surrogacy": acc.surrogacy(),
             "observed_days": assignment.observed_days if assignment.observed_days >= 0 else n_days,
+            "mechanisms": acc.mechanism.mechanisms(att),
         }
         registered = register_plan(
             assignment.launch, path=tmp / "launch.json",

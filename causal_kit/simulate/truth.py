@@ -28,6 +28,7 @@ from causal_kit.simulate.block import (
     BlockOutput,
     Context,
 )
+from causal_kit.simulate.truth_evidence import MechanismTruth
 from causal_kit.simulate.world import REGIONS
 
 Components = dict[str, np.ndarray]
@@ -226,12 +227,14 @@ class TruthAccumulator(_ShapeTruth):
         self.arm_sums: dict[str, float] = {}
         self.daily: np.ndarray | None = None
         self.long_sums: dict[str, float] = {}
+        self.mechanism = MechanismTruth(ctx)
 
     def add(self, out: BlockOutput) -> None:
         """Add one block."""
         self.cells += out.cells
         if out.long is not None:
             self._add_rollout_long(out.long)
+        self.mechanism.add(out)
         if out.daily is not None:
             self.daily = out.daily if self.daily is None else self.daily + out.daily
         if out.gate is None:
