@@ -279,8 +279,10 @@ def _front_door(design: str, outcome: str, unit: str, time: str, treatment: str,
             if design == "did":
                 from causal_kit.design.did import did
 
+                # a refit needs its effect and interval only: no HonestDiD sensitivity
+                opts = {"sensitivity": False, **options}
                 return did(frame, outcome=outcome, unit=unit, time=time, treatment=treatment,
-                           level=level, **options)  # fmt: skip
+                           level=level, **opts)  # fmt: skip
             from causal_kit.design.synth import synthetic_control
 
             opts = {"placebo_in_time": False, "leave_one_out": False, **options}
