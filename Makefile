@@ -35,7 +35,8 @@ demo: $(DEMO)/.complete
 # the demo's launches, one per decision and per launch shape: a staggered regional rollout, a
 # clear win, a harmful launch, one with no effect (the 90-day rule), the rollout whose cascade
 # breaks, a launch gated on a user score, a randomized holdout (20% of users kept on v1) and a
-# launch to every app user on one date (web untouched) (README: "The demo launches")
+# launch to every app user on one date (web untouched), and a holdout read 21 days after
+# launch (an early read of its 90-day effect) (README: "The demo launches")
 report: $(STAMP) $(DEMO)/.complete
 	cd $(ROOT) && $(BIN)/causal-kit report --config data/demo_launches.json
 
