@@ -110,3 +110,29 @@ def test_the_report_provenance_shows_no_absolute_server_path():
     block = provenance_view("abc", {"pandas": "3"}, {"data_dir": str(ROOT / "data/demo/x")},
                         notes=[f"read {ROOT}/data/demo/x/events"])
     assert str(ROOT) not in block.html and "data/demo/x" in block.html
+
+
+def test_jsonschema_is_loaded_without_its_slow_iri_checker_and_stays_importable() -> None:
+    code = (
+        "import sys, importlib\n"
+        "from causal_kit.core.imports import jsonschema, without\n"
+        "js = jsonschema()\n"
+        "print('rfc3987_syntax' in sys.modules)\n"
+        "js.Draft202012Validator({'type': 'integer'}).validate(3)\n"
+        "try:\n"
+        "    js.Draft202012Validator({'type': 'integer'}).validate('x')\n"
+        "    print('accepted')\n"
+        "except js.ValidationError:\n"
+        "    print('rejected')\n"
+        "with without('json'):\n"
+        "    print('json' in sys.modules)\n"  # already imported: left alone
+        "with without('causal_kit_no_such_module'):\n"
+        "    try:\n"
+        "        importlib.import_module('causal_kit_no_such_module')\n"
+        "    except ImportError:\n"
+        "        print('blocked')\n"
+        "print('causal_kit_no_such_module' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "rejected", "True", "blocked", "False"]

@@ -255,7 +255,9 @@ def validate_summary(summary: Mapping[str, Any]) -> None:
         Listing every problem with its location (e.g. ``at 'decision': 'ship it' is not one of
         [...]``); nothing should be written.
     """
-    import jsonschema
+    from causal_kit.core.imports import jsonschema as _load
+
+    jsonschema = _load()
 
     if not isinstance(summary, Mapping):
         raise ReportError(f"summary must be a JSON object (dict); got {type(summary).__name__}.")

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-import papermill as pm
 from jupyter_client.manager import AsyncKernelManager
 
-from causal_kit.analysis.summary import validate_summary
 from causal_kit.core.errors import ReportError, SpecificationError
+from causal_kit.core.imports import SLOW_OPTIONAL, without
 from causal_kit.core.options import Grain, LaunchDesign, check_option
 from causal_kit.presentation.html import notebook_to_html
 from causal_kit.presentation.parameters import find_notebook, notebook_parameters
@@ -210,6 +209,9 @@ def rebuild_index(root: Path, failures: Mapping[str, str] | None = None) -> Path
 
 def _execute(src: Path, dst: Path, params: dict[str, Any], kernel: str | None, progress: bool,
              cwd: str | os.PathLike[str] | None) -> None:
+    with without(SLOW_OPTIONAL):  # papermill's nbformat imports jsonschema
+        import papermill as pm
+
     try:
         pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel,
                             progress_bar=progress, cwd=str(cwd) if cwd else None,
@@ -232,5 +234,7 @@ def _finish_summary(path: Path, notebook: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"report {notebook.stem} wrote a summary.json that is not JSON: "
                           f"{exc}. No report was written.") from exc
+    from causal_kit.analysis.summary import validate_summary
+
     validate_summary(summary)
     return summary

@@ -148,7 +148,9 @@ def validate_evidence(summary: dict[str, Any]) -> None:
     ReportError
         Naming the first key and path that do not match.
     """
-    import jsonschema
+    from causal_kit.core.imports import jsonschema as _load
+
+    jsonschema = _load()
 
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(summary), key=lambda e: list(e.path))
