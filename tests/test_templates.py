@@ -188,3 +188,18 @@ def test_every_template_ships_with_the_package():
     assert all((TEMPLATES / n).is_file() for n in names)
     for name in ("executive_summary", "plan", "cascade", "over_time", "ck_table", "_macros"):
         assert f"{name}.html.j2" in names, name
+
+
+def test_evidence_sections_escape_their_words_once_and_keep_result_tables() -> None:
+    from causal_kit.presentation import views_evidence as ve
+
+    block = ve._section("Who <gains>", [
+        {"kind": "note", "text": "skipped: a <b> & c"},
+        {"kind": "broken", "links": "task_successes_30d → <retained>"},
+        ve._html("<table><tr><td>x</td></tr></table>"),
+    ])
+    assert "<h3>Who &lt;gains&gt;</h3>" in block.html
+    assert "<p><em>skipped: a &lt;b&gt; &amp; c</em></p>" in block.html
+    assert "Broken link(s): task_successes_30d → &lt;retained&gt;" in block.html
+    assert "<table><tr><td>x</td></tr></table>" in block.html  # a fragment, not escaped
+    assert "&amp;lt;" not in block.html

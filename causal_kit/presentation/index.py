@@ -14,17 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 
 from causal_kit.analysis.history import History, read_history
 from causal_kit.core.render import money
 from causal_kit.presentation.publish import locked, write_atomic
-
-TEMPLATES = Path(__file__).parent / "templates"
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                          autoescape=jinja2.select_autoescape(["html", "j2"]),
-                          undefined=jinja2.StrictUndefined)
+from causal_kit.presentation.templating import TEMPLATES, render
 
 
 def write_index(root: str | Path, *, failures: Mapping[str, str] | None = None) -> Path:
@@ -56,10 +51,8 @@ def render_index(history: History, *, failures: Mapping[str, str] | None = None)
     problems = [{"what": f"launch {name}", "error": err} for name, err in (failures or {}).items()]
     problems += [{"what": f"summary {path}", "error": err}
                  for path, err in history.unreadable.items()]
-    return _ENV.get_template("index.html.j2").render(
-        rows=rows, problems=problems, n_runs=len(history.runs),
-        css=(TEMPLATES / "index.css").read_text(encoding="utf-8"),
-    )
+    return render("index.html.j2", rows=rows, problems=problems, n_runs=len(history.runs),
+                  css=(TEMPLATES / "index.css").read_text(encoding="utf-8"))
 
 
 _ORDER = {"roll back": 0, "iterate": 1, "keep measuring": 2, "ship": 3}
@@ -121,22 +114,18 @@ def sparkline(estimates: Sequence[float], lows: Sequence[float], highs: Sequence
     def y(v: float) -> float:
         return pad + (height - 2 * pad) * (hi - v) / span
 
-    parts = [f'<svg class="spark" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>estimate over {n} run(s)</title>',
-             f'<line x1="0" x2="{width}" y1="{y(0):.1f}" y2="{y(0):.1f}" class="zero"/>']
+    band = line = ""
     if n > 1 and all(_num(v) is not None for v in (*lows, *highs)):
         upper = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(highs))
         lower = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(enumerate(lows))))
-        parts.append(f'<polygon points="{upper} {lower}" class="band"/>')
-    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(estimates))
+        band = f"{upper} {lower}"
     if n > 1:
-        parts.append(f'<polyline points="{points}" class="line"/>')
+        line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(estimates))
     flags = list(changed) + [False] * (n - len(changed))
-    for i, v in enumerate(estimates):
-        cls = "dot changed" if flags[i] else "dot"
-        parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.2" class="{cls}"/>')
-    parts.append("</svg>")
-    return "".join(parts)
+    dots = [{"x": f"{x(i):.1f}", "y": f"{y(v):.1f}", "css": "dot changed" if flags[i] else "dot"}
+            for i, v in enumerate(estimates)]
+    return render("sparkline.svg.j2", width=width, height=height, n=n, zero=f"{y(0):.1f}",
+                  band=band, line=line, dots=dots)
 
 
 def _num(value: Any) -> float | None:

@@ -17,26 +17,34 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from causal_kit.core.errors import ReportError
-from causal_kit.presentation.views import Block, esc, figure_html
+from causal_kit.presentation.templating import Markup, render
+from causal_kit.presentation.views import Block, figure_html
 
 SCHEMA = Path(__file__).with_name("summary_schema_evidence.json")
 KEYS = ("mediation", "attribution", "heterogeneity", "adoption", "refutations")
 
 
-def _section(title: str, parts: list[str]) -> Block:
-    body = "".join(parts)
-    return Block(f'<section class="ck-evidence"><h3>{esc(title)}</h3>{body}</section>', title)
+Part = dict[str, Any]
 
 
-def _plot(result: Any, alt: str, height: float = 3.0) -> str:
+def _section(title: str, parts: list[Part]) -> Block:
+    return Block(render("evidence_section.html.j2", title=title, parts=parts), title)
+
+
+def _html(fragment: str) -> Part:
+    """Wrap a fragment rendered elsewhere (a results table, a chart) to keep it as it is."""
+    return {"kind": "html", "html": Markup(fragment)}
+
+
+def _plot(result: Any, alt: str, height: float = 3.0) -> Part:
     fig = Figure(figsize=(7.2, height))
     result.plot(ax=fig.subplots())
-    return figure_html(fig, alt)
+    return _html(figure_html(fig, alt))
 
 
 def through_what_view(mediation: Any = None, attribution: Any = None, graph: Any = None) -> Block:
     """Return the "through what" block: the cascade graph, mediated shares, KPI attribution."""
-    parts = []
+    parts: list[Part] = []
     if graph is not None:
         parts.append(_plot(graph, "the cascade as a causal graph", 3.2))
     if mediation is not None:
@@ -44,40 +52,42 @@ def through_what_view(mediation: Any = None, attribution: Any = None, graph: Any
         if len(broken):
             links = ", ".join(f"{a} → {b}" for a, b in zip(broken["mediator"], broken["outcome"],
                                                             strict=True))  # fmt: skip
-            parts.append(f"<p><strong>Broken link(s): {esc(links)}</strong> — the effect does "
-                         "not flow through them.</p>")  # fmt: skip
-        parts += [mediation.summary()._repr_html_(), _plot(mediation, "mediated shares", 2.4)]
+            parts.append({"kind": "broken", "links": links})
+        parts += [_html(mediation.summary()._repr_html_()),
+                  _plot(mediation, "mediated shares", 2.4)]
     if attribution is not None:
-        parts += [f"<p>{esc(attribution.sentence())}</p>", attribution.summary()._repr_html_()]
-    return _section("Through what", parts or ["<p>No user-level cascade data.</p>"])
+        parts += [{"kind": "sentence", "text": attribution.sentence()},
+                  _html(attribution.summary()._repr_html_())]
+    return _section("Through what",
+                    parts or [{"kind": "sentence", "text": "No user-level cascade data."}])
 
 
 def who_gains_view(heterogeneity: Any) -> Block:
     """Return the "who gains" block: group effects, quintiles, the targeting policy."""
     h = heterogeneity
     p = h.policy
-    lead = (f"<p>Launching to the users the policy picks ({p['share_launched']:.0%}) is worth "
-            f"{p['value_targeted']:,.4g} per user against {p['value_all']:,.4g} when launching "
-            f"to all ({h.outcome}); assumption: {esc(h.assumption)}.</p>")  # fmt: skip
-    return _section("Who gains", [lead, h.summary()._repr_html_(),
+    lead = {"kind": "policy", "share": f"{p['share_launched']:.0%}",
+            "targeted": f"{p['value_targeted']:,.4g}", "all": f"{p['value_all']:,.4g}",
+            "outcome": h.outcome, "assumption": h.assumption}
+    return _section("Who gains", [lead, _html(h.summary()._repr_html_()),
                                   _plot(h, "effects by group", 0.6 + 0.3 * len(h.table))])
 
 
 def per_adopter_view(adoption: Any) -> Block:
     """Return the "per adopter" block: ITT beside the complier average effect."""
-    return _section("Per adopter", [adoption.summary()._repr_html_()])
+    return _section("Per adopter", [_html(adoption.summary()._repr_html_())])
 
 
 def refutations_view(refutations: Any) -> Block:
     """Return the refutations table (for the scorecard's neighbourhood)."""
-    return _section("Refutations", [refutations.summary()._repr_html_()])
+    return _section("Refutations", [_html(refutations.summary()._repr_html_())])
 
 
 def _skipped(analysis: Any, title: str, *words: str) -> Block:
     """Return a block titled ``title`` that gives the analysis' reason for leaving it out."""
     reasons = [n for n in analysis.notes if "skipped" in n and any(w in n for w in words)]
     text = reasons[0] if reasons else "not computed for this launch."
-    return _section(title, [f"<p><em>{esc(text)}</em></p>"])
+    return _section(title, [{"kind": "note", "text": text}])
 
 
 def launch_through_what(analysis: Any) -> Block:
