@@ -245,3 +245,18 @@ def test_every_rollout_records_its_long_term_truth_and_whether_surrogacy_holds(
     assert none["long_term"]["revenue_90d"]["effect"] == 0.0  # same users, same draws
     assert none["surrogacy"]["holds"] is True
     assert sims["score_gate"].truth["long_term"] == {}  # no launched user has 90 days
+
+
+def test_the_executive_sentence_says_when_the_money_is_the_projection(
+        early_analysis: ck.LaunchAnalysis) -> None:
+    from causal_kit.presentation import views
+
+    a = early_analysis
+    used = replace(a, projection=replace(a.projection, used=True))
+    words = views.effect_words(used)
+    assert "over its first 14 days; the early read projects" in words
+    assert "per user over 90 days" in words
+    assert "Value per year (projected)" in views.executive_summary(used).html
+    unused = replace(a, projection=replace(a.projection, used=False))
+    assert "early read projects" not in views.effect_words(unused)
+    assert "Value per year (projected)" not in views.executive_summary(unused).html

@@ -140,6 +140,11 @@ def _pct(a: LaunchAnalysis, value: float) -> str | None:
     return f"{value / a.baseline:+.1%}"
 
 
+def _cash(value: float, currency: str) -> str:
+    sign = "+" if value >= 0 else "−"
+    return f"{sign}{currency}{abs(value):,.2f}"
+
+
 def effect_words(a: LaunchAnalysis) -> str:
     """Return the effect in the business's units: per user per week, % of baseline, money."""
     e, i = a.primary, a.impact
@@ -158,12 +163,24 @@ def effect_words(a: LaunchAnalysis) -> str:
         if pct and _is_money(a.outcome)
         else (f", {pct} of its level without the launch" if pct else "")
     )
-    text = (
-        f"{a.launch.name} changed {a.outcome} by {_per_user(a, e.estimate)} {who}{share} "
-        f"(likely between {_per_user(a, lo)} and {_per_user(a, hi)}): worth "
+    worth = (
         f"{money(i.annual_value, cur)} a year ({money(i.annual_value_low, cur)} to "
-        f"{money(i.annual_value_high, cur)})."
+        f"{money(i.annual_value_high, cur)})"
     )
+    measured = (
+        f"{a.launch.name} changed {a.outcome} by {_per_user(a, e.estimate)} {who}{share} "
+        f"(likely between {_per_user(a, lo)} and {_per_user(a, hi)})"
+    )
+    p = a.projection
+    if p is not None and p.used:  # the money and the decision rest on the early read
+        plo, phi = sorted(float(v) for v in p.estimate.ci)
+        text = (
+            f"{measured} over its first {a.period_days:.0f} days; the early read projects "
+            f"{_cash(p.estimate.estimate, cur)} per user over {p.horizon_days} days (likely "
+            f"between {_cash(plo, cur)} and {_cash(phi, cur)}), worth {worth}."
+        )
+    else:
+        text = f"{measured}: worth {worth}."
     if a.local:
         text += (
             " The effect is measured only at the cutoff: the yearly value assumes every "
@@ -192,6 +209,9 @@ def executive_sentences(a: LaunchAnalysis) -> list[str]:
     """Return the executive sentences: next step, effect, then what could change the reading."""
     out = [next_step(a.decision), effect_words(a)]
     chain = cascade_words(a)
+    if chain and a.projection is not None and a.projection.realised is None:
+        chain += (f" That is over the first {a.period_days:.0f} days only; the early read below "
+                  f"projects what the launch is worth over {a.projection.horizon_days} days.")
     if chain:
         out.append(chain)
     if a.diagnosis is not None and a.diagnosis.finding not in ("holds", "no_plan"):
@@ -220,7 +240,8 @@ def executive_summary(a: LaunchAnalysis) -> Block:
         ),
         ("Effect per user per week", _per_user(a, e.estimate) + (f" ({pct})" if pct else ""), ""),
         ("Likely range", f"{_per_user(a, lo)} to {_per_user(a, hi)}", ""),
-        ("Value per year", value, ""),
+        ("Value per year (projected)" if a.projection is not None and a.projection.used
+         else "Value per year", value, ""),
         ("Confidence", a.scorecard.grade, ""),
     ]
     first, *rest = executive_sentences(a)
