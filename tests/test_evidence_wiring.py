@@ -87,7 +87,7 @@ def test_panel_evidence_on_a_short_panel_gives_the_refuters_reason():
                               design="did")  # fmt: skip
     assert found.refutations is None
     assert "at least 4 pre-launch periods" in note(found, "refutations skipped")
-    assert "no per-user arm" in note(found, "mediation, heterogeneity")
+    assert "no per-user arm" in note(found, "heterogeneity and per-adopter")
 
 
 def test_views_show_the_reason_under_the_block_title():
@@ -139,3 +139,14 @@ def test_both_schemas_describe_the_same_adoption_object():
     evidence = views_evidence._schema()["properties"]["adoption"]
     assert main["required"] == evidence["required"] and main["required"][0] == "share"
     assert "per_adopter" not in load_schema()["properties"]
+
+
+def test_rollout_mediation_says_why_it_cannot_run() -> None:
+    frame = pd.DataFrame({"region": ["a", "b", "c"], "tasks_30d": [1, 2, 3],
+                          "task_success_rate_30d": [0.5, 0.5, 0.5], "retained_d30": [1, 0, 1],
+                          "revenue_30d": [1.0, 2.0, 3.0]})
+    found, notes = ev.rollout_mediation(frame, exposed=pd.Series([1, 1, 1]), unit="region")
+    assert found is None and "every unit was launched to" in notes[0]
+    found, notes = ev.rollout_mediation(frame.drop(columns="retained_d30"),
+                                        exposed=pd.Series([1, 0, 1]), unit="region")
+    assert found is None and "lack ['retained_d30']" in notes[0]

@@ -130,12 +130,18 @@ def test_rollout_report_lists_its_design_native_refutations(staggered_report):
     assert refs["placebo_units"]["passed"]  # the never-treated regions stayed together
     assert all(r["effect"] == pytest.approx(s["estimate"]) for r in refs.values())
     # a rollout has no per-user arm: those blocks are left out, with the reason shown
-    assert s["mediation"] is s["heterogeneity"] is s["attribution"] is None
+    assert s["heterogeneity"] is s["attribution"] is None
     assert s["adoption"]["per_adopter"] is None and s["adoption"]["itt"] is None
     html = report.html.read_text()
     appendix = html[html.index('id="engineering-appendix"'):]
     assert "<h3>Refutations</h3>" in appendix and "placebo_units" in appendix
-    assert "<h3>Through what</h3>" in html and "no per-user arm" in html
+    assert "no per-user arm" in html
+    # users of the launched regions against the others, from the last launch date: the task
+    # link carries the effect on engagement (the truth: all of it)
+    links = {(lk["mediator"], lk["outcome"]): lk for lk in s["mediation"]["links"]}
+    task = links[("task_successes_30d", "retained_d30")]
+    assert task["status"] == "carries" and task["share_low"] <= 1.0 <= task["share_high"]
+    assert "<h3>Through what</h3>" in html and "Broken link(s)" not in html
 
 
 def test_html_is_self_contained_tiered_and_has_no_user_rows(staggered_report):
@@ -171,6 +177,10 @@ def test_broken_cascade_launch_is_reported_as_broken_and_names_are_escaped(demo,
     assert "revenue did not" in exec_text
     assert "<script>" not in html and "&lt;script&gt;alert(" in html
     assert report.directory.parent.name.startswith("script-alert-x-script-assistant-")
+    # the users' mediation says the same: the task link carries nothing on to engagement
+    links = {(lk["mediator"], lk["outcome"]): lk for lk in report.summary["mediation"]["links"]}
+    assert links[("task_successes_30d", "retained_d30")]["status"] == "broken"
+    assert "Broken link(s): task_successes_30d → retained_d30" in html
 
 
 def test_score_gated_launch_is_reported_by_regression_discontinuity(demo, tmp_path):

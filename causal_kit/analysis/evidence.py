@@ -129,9 +129,59 @@ def panel_evidence(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, d
         panel, outcome=outcome, unit=unit, time=time, treatment="treated",
         design=design,  # type: ignore[arg-type]
         level=level, **dict(options or {})))
-    notes.append("mediation, heterogeneity and per-adopter effects skipped: a regional rollout "
-                 "has no per-user arm to compare users within.")
+    notes.append("heterogeneity and per-adopter effects skipped: a regional rollout has no "
+                 "per-user arm to compare users within.")
     return Evidence(refutations=ref, notes=(*notes, ATTRIBUTION_NOTE))
+
+
+def rollout_mediation(frame: pd.DataFrame, *, exposed: pd.Series, unit: str,
+                      covariates: tuple[str, ...] = (), level: float = 0.95,
+                      seed: int = 0) -> tuple[Any, list[str]]:
+    """Return the mediation of a rollout's users over 30 days from its last launch date.
+
+    Users of every launched unit (all on v2 through the window) are compared with users of the
+    units never launched to, adjusting for their pre-launch revenue and activity; the bootstrap
+    resamples whole units, since exposure was assigned by unit. Assumes that, given those, the
+    launched units' users would have behaved like the others (the rollout's parallel-trends
+    assumption, at the user level).
+
+    Parameters
+    ----------
+    frame
+        Per-user 30-day outcomes from the last launch date (:func:`causal_kit.user_outcomes`).
+    exposed
+        Whether each user's unit was launched to.
+    unit
+        The column of the unit launched to (the bootstrap's cluster).
+    covariates
+        Pre-launch user attributes.
+    level, seed
+        Interval level and bootstrap seed.
+
+    Returns
+    -------
+    tuple
+        The :class:`~causal_kit.evidence.mediation.Mediation` (or ``None``) and notes.
+    """
+    notes: list[str] = []
+    users = frame.assign(_treated=np.asarray(exposed, dtype=np.int64))
+    if users["_treated"].nunique() < 2:
+        return None, ["mediation skipped: every unit was launched to, so no user is left to "
+                      "compare with."]
+    need = ("tasks_30d", "task_success_rate_30d", "retained_d30", "revenue_30d")
+    missing = [c for c in need if c not in users]
+    if missing:
+        return None, [f"mediation skipped: the user outcomes lack {missing}."]
+    from causal_kit.evidence.mediation import mediation
+
+    covs = [c for c in covariates if c in users and users[c].notna().all() and users[c].std() > 0]
+    data = _successes(users)
+    if len(data) > MAX_USERS:
+        data = data.sample(MAX_USERS, random_state=seed)
+    found = _attempt("mediation", notes, lambda: mediation(
+        data, exposure="_treated", metrics=list(USER_LEVELS), covariates=covs,
+        levels=USER_LEVELS, cluster=unit, n_boot=N_BOOT, level=level, seed=seed))
+    return found, notes
 
 
 def user_evidence(frame: pd.DataFrame, *, outcome: str, treated: pd.Series,

@@ -438,6 +438,30 @@ def _with_projection(result: LaunchAnalysis, source: Any, users: Any, n_exposed:
     return replace(result, projection=proj, impact=impact if used else result.impact)
 
 
+def _with_rollout_mediation(found: Evidence, source: Any, launch: Launch, users: Any,
+                            end: dt.date, level: float, seed: int) -> Evidence:
+    """Add the user-level mediation of a rollout when 30 days follow its last launch date."""
+    from causal_kit.analysis.evidence import rollout_mediation
+    from causal_kit.analysis.shapes import CUPED_COVARIATES, WINDOW_DAYS
+
+    last = max(launch.start.values()) if launch.start else None
+    if last is None or users is None or (end - last).days + 1 < WINDOW_DAYS:
+        note = ("mediation skipped: it compares users over the 30 days after the last launch "
+                "date, which the data do not cover yet." if last is not None and users is not None
+                else "mediation skipped: it needs the users table.")
+        return replace(found, notes=(*found.notes, note))
+    frame = user_outcomes(source, launch=launch, users=users, date=last,
+                          window_days=WINDOW_DAYS,
+                          outcomes=("revenue", "retained", "tasks", "task_success_rate"))
+    if launch.unit not in frame:
+        return replace(found, notes=(*found.notes, f"mediation skipped: the users carry no "
+                                                   f"{launch.unit!r} column."))
+    exposed = frame[launch.unit].astype(str).isin({str(u) for u in launch.start})
+    med, notes = rollout_mediation(frame, exposed=exposed, unit=launch.unit,
+                                   covariates=CUPED_COVARIATES, level=level, seed=seed)
+    return replace(found, mediation=med, notes=(*found.notes, *notes))
+
+
 def _with_evidence(result: LaunchAnalysis, found: Evidence) -> LaunchAnalysis:
     return replace(result, refutations=found.refutations, mediation=found.mediation,
                    attribution=found.attribution, heterogeneity=found.heterogeneity,
@@ -513,6 +537,7 @@ def _analyze_panel(source: Any, launch: Launch, outcome: str, users: Any, time: 
     found = panel_evidence(panel, outcome=outcome, unit=unit, time=time, design=design,
                            options=synth_options(n_treated) if design == "sc" else {},
                            level=level)  # fmt: skip
+    found = _with_rollout_mediation(found, source, launch, users, end, level, seed)
     return replace(_with_evidence(result, found),
                    users_per_unit=float(treated["active_users"].mean()),
                    period_days=float(PERIOD_DAYS[time]))
