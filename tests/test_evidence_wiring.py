@@ -87,7 +87,7 @@ def test_panel_evidence_on_a_short_panel_gives_the_refuters_reason():
                               design="did")  # fmt: skip
     assert found.refutations is None
     assert "at least 4 pre-launch periods" in note(found, "refutations skipped")
-    assert "no per-user arm" in note(found, "heterogeneity and per-adopter")
+    assert "no per-user arm" in note(found, "per-adopter effect skipped")
 
 
 def test_views_show_the_reason_under_the_block_title():

@@ -129,9 +129,13 @@ def test_rollout_report_lists_its_design_native_refutations(staggered_report):
     assert sorted(refs) == ["leave_one_out", "placebo_dates", "placebo_units"]
     assert refs["placebo_units"]["passed"]  # the never-treated regions stayed together
     assert all(r["effect"] == pytest.approx(s["estimate"]) for r in refs.values())
-    # a rollout has no per-user arm: those blocks are left out, with the reason shown
-    assert s["heterogeneity"] is s["attribution"] is None
+    # a rollout has no per-user arm, so no instrument for adoption: left out, with the reason
     assert s["adoption"]["per_adopter"] is None and s["adoption"]["itt"] is None
+    # who gains: on the change of each user's 30-day revenue, launched regions against the rest
+    assert s["heterogeneity"]["design"] == "rollout"
+    # what moved revenue in the regions launched last, from the 30 days before to after
+    parts = s["attribution"]
+    assert parts is not None and "30 days before the last launch date" in parts["sentence"]
     html = report.html.read_text()
     appendix = html[html.index('id="engineering-appendix"'):]
     assert "<h3>Refutations</h3>" in appendix and "placebo_units" in appendix

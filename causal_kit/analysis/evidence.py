@@ -31,7 +31,7 @@ process.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,9 +129,78 @@ def panel_evidence(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, d
         panel, outcome=outcome, unit=unit, time=time, treatment="treated",
         design=design,  # type: ignore[arg-type]
         level=level, **dict(options or {})))
-    notes.append("heterogeneity and per-adopter effects skipped: a regional rollout has no "
-                 "per-user arm to compare users within.")
+    notes.append("per-adopter effect skipped: a regional rollout has no per-user arm to "
+                 "compare users within, so its exposure is no instrument for adoption.")
     return Evidence(refutations=ref, notes=(*notes, ATTRIBUTION_NOTE))
+
+
+def rollout_change(before: pd.DataFrame, after: pd.DataFrame, *, unit: str,
+                   launched: Collection[str], last_cohort: Collection[str],
+                   segment: str | None = "segment", covariates: tuple[str, ...] = (),
+                   level: float = 0.95, seed: int = 0) -> tuple[dict[str, Any], list[str]]:
+    """Return a rollout's KPI-change attribution and who gains, from its users' 30-day windows.
+
+    * **Attribution** — the change of 30-day revenue in the units launched on the last date,
+      from the 30 days before that date to the 30 days after it, split into the cascade's
+      mechanisms and the change in who the users are
+      (:func:`causal_kit.evidence.attribution.attribute_change`).
+    * **Who gains** — conditional effects by segment and pre-launch activity on the change in
+      each user's 30-day revenue from before to after, launched units against the others
+      (``design="rollout"``: the rollout's parallel trends, conditional on those features),
+      with intervals that resample units.
+
+    Parameters
+    ----------
+    before, after
+        Per-user 30-day outcomes over the 30 days before and after the last launch date, with
+        the ``unit`` column.
+    unit
+        The column of the unit launched to.
+    launched, last_cohort
+        Every unit launched to by the last date, and those launched on it.
+    segment, covariates, level, seed
+        The segment column, pre-launch covariates, interval level and seed.
+
+    Returns
+    -------
+    tuple
+        ``{"attribution": ..., "heterogeneity": ...}`` (``None`` where not computed) and notes.
+    """
+    need = ("tasks_30d", "task_success_rate_30d", "retained_d30", "revenue_30d", unit)
+    missing = [c for c in need if c not in before or c not in after]
+    if missing:
+        return {}, [f"attribution and heterogeneity skipped: the user outcomes lack {missing}."]
+    from causal_kit.evidence.attribution import attribute_change
+    from causal_kit.evidence.graph import cascade_graph
+
+    notes: list[str] = []
+    out: dict[str, Any] = {}
+    covs = [c for c in covariates
+            if c in after and after[c].notna().all() and after[c].std() > 0]  # fmt: skip
+    cohort = {str(u) for u in last_cohort}
+    pair = [_successes(x[x[unit].astype(str).isin(cohort)]) for x in (before, after)]
+    pair = [x.sample(ATTRIBUTION_USERS, random_state=seed) if len(x) > ATTRIBUTION_USERS else x
+            for x in pair]  # fmt: skip
+    graph = cascade_graph("launch", list(USER_LEVELS), covariates=covs, levels=USER_LEVELS)
+    out["attribution"] = _attempt("attribution", notes, lambda: attribute_change(
+        pair[0], pair[1], graph, target="revenue_30d", seed=seed,
+        labels=("the 30 days before the last launch date", "the 30 days after it")))
+    pre = before[["user_id", "revenue_30d"]].rename(columns={"revenue_30d": "_pre_revenue_30d"})
+    users = after.merge(pre, on="user_id", how="inner", validate="1:1")
+    users["_treated"] = users[unit].astype(str).isin({str(u) for u in launched}).astype(np.int64)
+    seg = [segment] if segment and segment in users else []
+    features = [*seg, *[c for c in ("pre_active_days",) if c in covs]]
+    if users["_treated"].nunique() < 2 or not features:
+        notes.append("heterogeneity skipped: no unit left unlaunched, or no feature to split by.")
+        return out, notes
+    from causal_kit.evidence.heterogeneity import heterogeneity
+
+    small = users.sample(MAX_USERS, random_state=seed) if len(users) > MAX_USERS else users
+    out["heterogeneity"] = _attempt("heterogeneity", notes, lambda: heterogeneity(
+        small, outcome="revenue_30d", treatment="_treated", features=features,
+        design="rollout", pre_outcome="_pre_revenue_30d", cluster=unit, level=level,
+        seed=seed))
+    return out, notes
 
 
 def rollout_mediation(frame: pd.DataFrame, *, exposed: pd.Series, unit: str,

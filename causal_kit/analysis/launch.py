@@ -441,7 +441,7 @@ def _with_projection(result: LaunchAnalysis, source: Any, users: Any, n_exposed:
 def _with_rollout_mediation(found: Evidence, source: Any, launch: Launch, users: Any,
                             end: dt.date, level: float, seed: int) -> Evidence:
     """Add the user-level mediation of a rollout when 30 days follow its last launch date."""
-    from causal_kit.analysis.evidence import rollout_mediation
+    from causal_kit.analysis.evidence import rollout_change, rollout_mediation
     from causal_kit.analysis.shapes import CUPED_COVARIATES, WINDOW_DAYS
 
     last = max(launch.start.values()) if launch.start else None
@@ -459,7 +459,23 @@ def _with_rollout_mediation(found: Evidence, source: Any, launch: Launch, users:
     exposed = frame[launch.unit].astype(str).isin({str(u) for u in launch.start})
     med, notes = rollout_mediation(frame, exposed=exposed, unit=launch.unit,
                                    covariates=CUPED_COVARIATES, level=level, seed=seed)
-    return replace(found, mediation=med, notes=(*found.notes, *notes))
+    found = replace(found, mediation=med, notes=(*found.notes, *notes))
+    before_day = last - dt.timedelta(days=WINDOW_DAYS)
+    first = date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[0]
+    if first is None or before_day - dt.timedelta(days=28) < first:
+        return replace(found, notes=(*found.notes, "attribution and heterogeneity skipped: "
+                                     "they need 58 days of data before the last launch date."))
+    before = user_outcomes(source, launch=launch, users=users, date=before_day,
+                           window_days=WINDOW_DAYS,
+                           outcomes=("revenue", "retained", "tasks", "task_success_rate"))
+    cohort = [u for u, d in launch.start.items() if d == last]
+    parts, more = rollout_change(before, frame, unit=launch.unit, launched=list(launch.start),
+                                 last_cohort=cohort, covariates=CUPED_COVARIATES, level=level,
+                                 seed=seed)
+    notes_kept = tuple(n for n in found.notes if not n.startswith(("heterogeneity skipped",
+                                                                   "attribution skipped")))
+    return replace(found, attribution=parts.get("attribution"),
+                   heterogeneity=parts.get("heterogeneity"), notes=(*notes_kept, *more))
 
 
 def _with_evidence(result: LaunchAnalysis, found: Evidence) -> LaunchAnalysis:
