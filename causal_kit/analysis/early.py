@@ -132,23 +132,29 @@ class Projection:
 
 
 def early_projection(source: Any, launch: Launch, users: Any, *, arm: str, treatment: str,
-                     last_day: dt.date, level: float = 0.95,
+                     last_day: dt.date, first_day: dt.date | None = None,
+                     short: pd.DataFrame | None = None, allowed: bool = False,
+                     level: float = 0.95,
                      seed: int = 0) -> tuple[Projection | None, str | None]:
     """Project a holdout's 90-day revenue effect from its first 14 days.
 
     Parameters
     ----------
     source
-        The launch's events (an open :class:`causal_kit.source.EventSource` or anything
-        :func:`causal_kit.user_outcomes` takes).
+        The launch's events, opened (:func:`causal_kit.open_events`).
     launch
         The holdout (its ``date`` or single start date is the launch day).
     users
         One row per user with the arm column.
     arm, treatment
         The arm column and the arm that got the launch.
-    last_day
-        Last day of the data.
+    last_day, first_day
+        Last and first day of the data (the first is read from ``source`` when omitted).
+    short
+        The launch's users with their 14-day outcomes (:data:`SURROGATES`, the covariates and
+        the arm), when the caller has them already; built from ``source`` otherwise.
+    allowed
+        Whether the registered plan lets a decision rest on the projection.
     level, seed
         Confidence level; seed of the index's folds.
 
@@ -164,49 +170,47 @@ def early_projection(source: Any, launch: Launch, users: Any, *, arm: str, treat
     if observed < SHORT_DAYS:
         return None, f"projection skipped: {observed} day(s) after the launch, fewer than 14."
     ref_day = day - dt.timedelta(days=REFERENCE_LAG_DAYS)
-    first = _first_day(source)
+    first = first_day if first_day is not None else source.date_bounds()[0]
     if first is None or ref_day - dt.timedelta(days=LOOKBACK_DAYS) < first:
         return None, (f"projection skipped: a reference quarter needs events from "
                       f"{ref_day - dt.timedelta(days=LOOKBACK_DAYS)} (the data start on "
                       f"{first}).")
     try:
         ref = _window(source, launch, users, ref_day, with_long=True)
-        data = _window(source, launch, users, day, with_long=observed >= HORIZON_DAYS)
+        data = _window(source, launch, users, day, with_long=observed >= HORIZON_DAYS,
+                       short=short)
         data["_treated"] = (data[arm].astype(str) == str(treatment)).astype(np.int64)
         covs = [c for c in COVARIATES if data[c].std() > 0 and ref[c].std() > 0]
         est = surrogate_index(
             data, reference=ref, surrogates=list(SURROGATES), long_term=METRIC,
             treatment="_treated", design="experiment", covariates=covs, level=level, seed=seed,
             design_options={"covariates": covs or None})
-        short = experiment(data, outcome="revenue_14d", arm="_treated", treatment=1, control=0,
-                           covariates=covs or None, level=level)
+        measured = experiment(data, outcome="revenue_14d", arm="_treated", treatment=1,
+                              control=0, covariates=covs or None, level=level)
         realised = (experiment(data, outcome=METRIC, arm="_treated", treatment=1, control=0,
                                covariates=covs or None, level=level)
                     if METRIC in data else None)  # fmt: skip
     except CausalKitError as exc:
         return None, f"projection skipped: {exc}"
-    allowed = bool(launch.plan is not None and launch.plan.early_read)
     return Projection(metric=METRIC, horizon_days=HORIZON_DAYS, observed_days=observed,
-                      estimate=est, short_term=short, realised=realised, allowed=allowed,
+                      estimate=est, short_term=measured, realised=realised, allowed=allowed,
                       reference_date=ref_day.isoformat(), reference_n=len(ref)), None
 
 
-def _window(source: Any, launch: Launch, users: Any, day: dt.date,
-            with_long: bool) -> pd.DataFrame:
-    short = user_outcomes(source, launch=launch, users=users, date=day, window_days=SHORT_DAYS,
-                          outcomes=_OUTCOMES, lookback_days=LOOKBACK_DAYS)
+def _window(source: Any, launch: Launch, users: Any, day: dt.date, with_long: bool,
+            short: pd.DataFrame | None = None) -> pd.DataFrame:
+    if short is None:
+        short = user_outcomes(source, launch=launch, users=users, date=day,
+                              window_days=SHORT_DAYS, outcomes=_OUTCOMES,
+                              lookback_days=LOOKBACK_DAYS)
+    else:
+        short = short.copy()  # the caller's frame stays as it is
     if not with_long:
         return short
     long = user_outcomes(source, launch=launch, users=users, date=day,
                          window_days=HORIZON_DAYS, outcomes=("revenue",),
                          lookback_days=LOOKBACK_DAYS)
     return short.merge(long[["user_id", METRIC]], on="user_id", how="left", validate="1:1")
-
-
-def _first_day(source: Any) -> dt.date | None:
-    from causal_kit.source import as_date, date_bounds
-
-    return date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[0]
 
 
 def _num(value: Any) -> float | None:

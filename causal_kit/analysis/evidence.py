@@ -31,7 +31,7 @@ process.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +131,7 @@ def panel_evidence(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, d
         level=level, **dict(options or {})))
     notes.append("per-adopter effect skipped: a regional rollout has no per-user arm to "
                  "compare users within, so its exposure is no instrument for adoption.")
-    return Evidence(refutations=ref, notes=(*notes, ATTRIBUTION_NOTE))
+    return Evidence(refutations=ref, notes=tuple(notes))
 
 
 def rollout_change(before: pd.DataFrame, after: pd.DataFrame, *, unit: str,
@@ -170,21 +170,14 @@ def rollout_change(before: pd.DataFrame, after: pd.DataFrame, *, unit: str,
     missing = [c for c in need if c not in before or c not in after]
     if missing:
         return {}, [f"attribution and heterogeneity skipped: the user outcomes lack {missing}."]
-    from causal_kit.evidence.attribution import attribute_change
-    from causal_kit.evidence.graph import cascade_graph
-
     notes: list[str] = []
     out: dict[str, Any] = {}
-    covs = [c for c in covariates
-            if c in after and after[c].notna().all() and after[c].std() > 0]  # fmt: skip
+    covs = _usable(after, covariates)
     cohort = {str(u) for u in last_cohort}
-    pair = [_successes(x[x[unit].astype(str).isin(cohort)]) for x in (before, after)]
-    pair = [x.sample(ATTRIBUTION_USERS, random_state=seed) if len(x) > ATTRIBUTION_USERS else x
-            for x in pair]  # fmt: skip
-    graph = cascade_graph("launch", list(USER_LEVELS), covariates=covs, levels=USER_LEVELS)
-    out["attribution"] = _attempt("attribution", notes, lambda: attribute_change(
-        pair[0], pair[1], graph, target="revenue_30d", seed=seed,
-        labels=("the 30 days before the last launch date", "the 30 days after it")))
+    before_cohort, after_cohort = (x[x[unit].astype(str).isin(cohort)] for x in (before, after))
+    out["attribution"] = _attribute(
+        before_cohort, after_cohort, "revenue_30d", covs, seed, notes,
+        labels=("the 30 days before the last launch date", "the 30 days after it"))
     pre = before[["user_id", "revenue_30d"]].rename(columns={"revenue_30d": "_pre_revenue_30d"})
     users = after.merge(pre, on="user_id", how="inner", validate="1:1")
     users["_treated"] = users[unit].astype(str).isin({str(u) for u in launched}).astype(np.int64)
@@ -195,7 +188,7 @@ def rollout_change(before: pd.DataFrame, after: pd.DataFrame, *, unit: str,
         return out, notes
     from causal_kit.evidence.heterogeneity import heterogeneity
 
-    small = users.sample(MAX_USERS, random_state=seed) if len(users) > MAX_USERS else users
+    small = _capped(users, MAX_USERS, seed)
     out["heterogeneity"] = _attempt("heterogeneity", notes, lambda: heterogeneity(
         small, outcome="revenue_30d", treatment="_treated", features=features,
         design="rollout", pre_outcome="_pre_revenue_30d", cluster=unit, level=level,
@@ -232,24 +225,13 @@ def rollout_mediation(frame: pd.DataFrame, *, exposed: pd.Series, unit: str,
     tuple
         The :class:`~causal_kit.evidence.mediation.Mediation` (or ``None``) and notes.
     """
-    notes: list[str] = []
     users = frame.assign(_treated=np.asarray(exposed, dtype=np.int64))
     if users["_treated"].nunique() < 2:
         return None, ["mediation skipped: every unit was launched to, so no user is left to "
                       "compare with."]
-    need = ("tasks_30d", "task_success_rate_30d", "retained_d30", "revenue_30d")
-    missing = [c for c in need if c not in users]
-    if missing:
-        return None, [f"mediation skipped: the user outcomes lack {missing}."]
-    from causal_kit.evidence.mediation import mediation
-
-    covs = [c for c in covariates if c in users and users[c].notna().all() and users[c].std() > 0]
-    data = _successes(users)
-    if len(data) > MAX_USERS:
-        data = data.sample(MAX_USERS, random_state=seed)
-    found = _attempt("mediation", notes, lambda: mediation(
-        data, exposure="_treated", metrics=list(USER_LEVELS), covariates=covs,
-        levels=USER_LEVELS, cluster=unit, n_boot=N_BOOT, level=level, seed=seed))
+    notes: list[str] = []
+    found = _mediation(_capped(users, MAX_USERS, seed), _usable(users, covariates), level, seed,
+                       notes, cluster=unit)
     return found, notes
 
 
@@ -284,11 +266,8 @@ def user_evidence(frame: pd.DataFrame, *, outcome: str, treated: pd.Series,
     notes: list[str] = []
     users = frame.copy()
     users["_treated"] = np.asarray(treated, dtype=np.int64)
-    covs = [c for c in covariates if c in users and users[c].notna().all() and users[c].std() > 0]
-    if len(users) > MAX_USERS:
-        small = users.sample(MAX_USERS, random_state=seed)
-    else:
-        small = users
+    covs = _usable(users, covariates)
+    small = _capped(users, MAX_USERS, seed)
     out: dict[str, Any] = {}
     if outcome in users and users[outcome].notna().all():
         from causal_kit.evidence.refute import refute
@@ -345,29 +324,47 @@ def _successes(users: pd.DataFrame) -> pd.DataFrame:
 def _attribution(users: pd.DataFrame, outcome: str, covs: list[str], seed: int,
                  notes: list[str]) -> Any:
     """Split the arms' difference in the business metric into cascade mechanisms and user mix."""
+    if outcome != "revenue_30d":
+        notes.append(f"attribution skipped: the cascade's business metric is revenue_30d, not "
+                     f"{outcome!r}.")
+        return None
+    return _attribute(users[users["_treated"] == 0], users[users["_treated"] == 1], outcome,
+                      covs, seed, notes, labels=("the arm kept off the launch", "the launched arm"),
+                      exposure="_treated")
+
+
+def _attribute(before: pd.DataFrame, after: pd.DataFrame, outcome: str, covs: list[str],
+               seed: int, notes: list[str], *, labels: tuple[str, str],
+               exposure: str | None = None) -> Any:
+    """Attribute the change of ``outcome`` from ``before`` to ``after`` (each capped, seeded)."""
     need = ("tasks_30d", "task_success_rate_30d", "retained_d30", outcome)
-    missing = [c for c in need if c not in users]
-    if missing or outcome != "revenue_30d":
-        why = (f"the user outcomes lack {missing}" if missing else
-               f"the cascade's business metric is revenue_30d, not {outcome!r}")  # fmt: skip
-        notes.append(f"attribution skipped: {why}.")
+    missing = [c for c in need if c not in before or c not in after]
+    if missing:
+        notes.append(f"attribution skipped: the user outcomes lack {missing}.")
         return None
     from causal_kit.evidence.attribution import attribute_change
     from causal_kit.evidence.graph import cascade_graph
 
-    data = _successes(users)
-    arms = [data[data["_treated"] == k] for k in (0, 1)]
-    arms = [a.sample(ATTRIBUTION_USERS, random_state=seed) if len(a) > ATTRIBUTION_USERS else a
-            for a in arms]  # fmt: skip
+    pair = [_capped(_successes(x), ATTRIBUTION_USERS, seed) for x in (before, after)]
     graph = cascade_graph("launch", list(USER_LEVELS), covariates=covs, levels=USER_LEVELS,
-                          exposure="_treated")  # fmt: skip
+                          **({"exposure": exposure} if exposure else {}))  # fmt: skip
     return _attempt("attribution", notes, lambda: attribute_change(
-        arms[0], arms[1], graph, target=outcome, seed=seed,
-        labels=("the arm kept off the launch", "the launched arm")))
+        pair[0], pair[1], graph, target=outcome, seed=seed, labels=labels))
+
+
+def _usable(frame: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """Return the covariates present in ``frame``, complete and not constant."""
+    return [c for c in covariates
+            if c in frame and frame[c].notna().all() and frame[c].std() > 0]  # fmt: skip
+
+
+def _capped(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Return ``frame``, or a seeded sample of ``n`` of its rows when it has more."""
+    return frame.sample(n, random_state=seed) if len(frame) > n else frame
 
 
 def _mediation(users: pd.DataFrame, covs: list[str], level: float, seed: int,
-               notes: list[str]) -> Any:
+               notes: list[str], cluster: str | None = None) -> Any:
     need = ("tasks_30d", "task_success_rate_30d", "retained_d30", "revenue_30d")
     missing = [c for c in need if c not in users]
     if missing:
@@ -378,4 +375,4 @@ def _mediation(users: pd.DataFrame, covs: list[str], level: float, seed: int,
     data = _successes(users)
     return _attempt("mediation", notes, lambda: mediation(
         data, exposure="_treated", metrics=list(USER_LEVELS), covariates=covs,
-        levels=USER_LEVELS, n_boot=N_BOOT, level=level, seed=seed))
+        levels=USER_LEVELS, cluster=cluster, n_boot=N_BOOT, level=level, seed=seed))

@@ -47,7 +47,7 @@ from causal_kit.evidence.scorecard import Scorecard, scorecard
 from causal_kit.evidence.segments import Segments, by_segment
 from causal_kit.evidence.triangulate import Triangulation, triangulate
 from causal_kit.metrics import METRICS, build_panel, user_outcomes
-from causal_kit.source import as_date, date_bounds, open_events
+from causal_kit.source import open_events
 
 if TYPE_CHECKING:
     from causal_kit.analysis.early import Projection
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 PERIODS_PER_YEAR = {"day": 365.0, "week": 52.0, "month": 12.0}
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
+LOOKBACK_DAYS = 28  # users active this long before a window are the users it could reach
 PANEL_CASCADE = {"model": "latency_ms", "task": "task_success_rate",
                  "engagement": "active_users", "business": "revenue"}
 GATE_CASCADE = {"task": "task_success_rate_30d", "engagement": "retained_d30",
@@ -355,6 +356,7 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
                    upfront_cost: float, as_of: Any, level: float, seed: int) -> LaunchAnalysis:
     from causal_kit.analysis.shapes import (
         CUPED_COVARIATES,
+        EARLY_WINDOW_DAYS,
         global_parts,
         holdout_frame,
         holdout_parts,
@@ -363,13 +365,14 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
 
     frame = None
     span = 0  # days of a holdout's per-user window
+    first_day, last_day = source.date_bounds()
     if design == "experiment":
         panel, n_treated = None, 0
         if len(set(launch.start.values())) > 1:  # a holdout also rolled out by region
             panel = build_panel(source, unit=launch.unit, time=time, metrics=["revenue"],
                                 launch=launch, users=users)
             n_treated = int(panel.loc[panel["treated"] == 1, launch.unit].nunique())
-        span = holdout_window(source, launch)
+        span = holdout_window(launch, last_day)
         name = outcome or f"revenue_{span}d"
         frame = holdout_frame(source, launch, users, span)
         parts = holdout_parts(source, launch, name, users, time, cascade_metrics, segment,
@@ -381,21 +384,23 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
                              exposed, level, seed)
     primary, chain, chain_est, guards, tri, segs, window, n_exposed, per_year, grain = parts
     if as_of is None and design == "experiment":  # the holdout runs on after the 30-day window
-        as_of = date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[1]
+        as_of = last_day
     planned_est = {m: chain_est[m] for m in _plan_metrics(launch) if m in chain_est}
     baselines = {m: b for m, e in {**chain_est, **planned_est}.items()
                  if (b := _counterfactual_level(e)) is not None}
     adoption = None
-    if frame is not None and f"tasks_{span}d" in frame:  # v2 users who ran a task in the window
+    if frame is not None:
         arms = dict(launch.arms or {})
-        on = frame[str(arms["column"])].astype(str) == str(arms["treatment"])
-        adoption = float((frame.loc[on, f"tasks_{span}d"] > 0).mean()) if on.any() else None
+        adoption = _task_share(frame, frame[str(arms["column"])].astype(str) ==
+                               str(arms["treatment"]), f"tasks_{span}d")  # fmt: skip
     result = _finish(launch, name, design, grain, primary, chain, chain_est, guards, tri, segs,
                      window, n_exposed, value_per_unit, per_year, yearly_cost, upfront_cost,
                      as_of, adoption, baselines, planned_est)
     if frame is not None:
-        result = _with_projection(result, source, users, n_exposed, value_per_unit,
-                                  yearly_cost, upfront_cost, level, seed)
+        early = frame if span == EARLY_WINDOW_DAYS else None  # its 14 days are the surrogates'
+        result = _with_projection(result, source, users, early, (first_day, last_day),
+                                  n_exposed, value_per_unit, yearly_cost, upfront_cost, level,
+                                  seed)
         result = replace(result, period_days=float(span))
     if frame is None:
         found = Evidence(notes=("refutations, mediation, heterogeneity and per-adopter effects "
@@ -410,72 +415,93 @@ def _analyze_shape(source: Any, launch: Launch, outcome: str | None, users: Any,
     return _with_evidence(result, found)
 
 
-def _with_projection(result: LaunchAnalysis, source: Any, users: Any, n_exposed: int,
+def _task_share(frame: pd.DataFrame, exposed: pd.Series, tasks: str) -> float | None:
+    """Return the share of exposed users who ran a task in the window (the adoption share)."""
+    if tasks not in frame or not exposed.any():
+        return None
+    return float((frame.loc[exposed, tasks] > 0).mean())
+
+
+def _with_projection(result: LaunchAnalysis, source: Any, users: Any,
+                     short: pd.DataFrame | None, days: tuple[Any, Any], n_exposed: int,
                      value_per_unit: float, yearly_cost: float | None, upfront_cost: float,
                      level: float, seed: int) -> LaunchAnalysis:
-    """Add a holdout's early read; let it decide when the plan allows it and its checks pass."""
+    """Add a holdout's early read; let it decide when the plan allows it and its checks pass.
+
+    ``short`` is the holdout's 14-day user frame when it was read early (reused as the
+    surrogates), ``days`` the first and last day of the events.
+    """
     from causal_kit.analysis.early import HORIZON_DAYS, early_projection
 
     launch = result.launch
     arms = dict(launch.arms or {})
-    last = pd.Timestamp(result.data_window[1]).date()
-    if result.days_since_launch is not None and launch.first_start is not None:
-        last = launch.first_start + dt.timedelta(days=int(result.days_since_launch))
+    decided_on = registered_launch(launch)  # an early_read switched on after launch counts not
+    allowed = bool(decided_on.plan is not None and decided_on.plan.early_read)
+    first, last = days
+    if last is None:
+        return result
     proj, note = early_projection(source, launch, users, arm=str(arms["column"]),
-                                  treatment=str(arms["treatment"]), last_day=last, level=level,
+                                  treatment=str(arms["treatment"]), last_day=last,
+                                  first_day=first, short=short, allowed=allowed, level=level,
                                   seed=seed)
     if proj is None:
         return replace(result, notes=(*result.notes, note) if note else result.notes)
-    decided_on = registered_launch(launch)  # an early_read switched on after launch counts not
-    allowed = bool(decided_on.plan is not None and decided_on.plan.early_read)
     model = PerUserValue(users=n_exposed, value_per_unit=value_per_unit,
                          periods_per_year=365.0 / HORIZON_DAYS, unit_name="users")
     impact = translate(proj.estimate, value_model=model, cost=yearly_cost,
                        upfront_cost=upfront_cost, criteria=decided_on,
                        days_since_launch=result.days_since_launch, confidence=result.scorecard)
     used = allowed and proj.passed and proj.observed_days < HORIZON_DAYS
-    proj = replace(proj, impact=impact, used=used, allowed=allowed)
+    proj = replace(proj, impact=impact, used=used)
     return replace(result, projection=proj, impact=impact if used else result.impact)
 
 
-def _with_rollout_mediation(found: Evidence, source: Any, launch: Launch, users: Any,
-                            end: dt.date, level: float, seed: int) -> Evidence:
-    """Add the user-level mediation of a rollout when 30 days follow its last launch date."""
+def _with_rollout_evidence(found: Evidence, source: Any, launch: Launch, users: Any,
+                           end: dt.date, level: float, seed: int) -> Evidence:
+    """Add a rollout's user-level evidence, from its users around the last launch date.
+
+    Mediation over the 30 days after that date (launched units against the rest), and, when 58
+    days of data precede it, the KPI-change attribution and who gains (30 days before against
+    30 days after); see :mod:`causal_kit.analysis.evidence`.
+    """
     from causal_kit.analysis.evidence import rollout_change, rollout_mediation
     from causal_kit.analysis.shapes import CUPED_COVARIATES, WINDOW_DAYS
 
+    skipped = "mediation, attribution and heterogeneity skipped"
     last = max(launch.start.values()) if launch.start else None
-    if last is None or users is None or (end - last).days + 1 < WINDOW_DAYS:
-        note = ("mediation skipped: it compares users over the 30 days after the last launch "
-                "date, which the data do not cover yet." if last is not None and users is not None
-                else "mediation skipped: it needs the users table.")
-        return replace(found, notes=(*found.notes, note))
-    frame = user_outcomes(source, launch=launch, users=users, date=last,
-                          window_days=WINDOW_DAYS,
-                          outcomes=("revenue", "retained", "tasks", "task_success_rate"))
-    if launch.unit not in frame:
-        return replace(found, notes=(*found.notes, f"mediation skipped: the users carry no "
-                                                   f"{launch.unit!r} column."))
-    exposed = frame[launch.unit].astype(str).isin({str(u) for u in launch.start})
-    med, notes = rollout_mediation(frame, exposed=exposed, unit=launch.unit,
+    if last is None or users is None:
+        return _noted(found, f"{skipped}: they need the users table and a launch date.")
+    if (end - last).days + 1 < WINDOW_DAYS:
+        return _noted(found, f"{skipped}: they compare users over the 30 days after the last "
+                             "launch date, which the data do not cover yet.")
+    outcomes = ("revenue", "retained", "tasks", "task_success_rate")
+    after = user_outcomes(source, launch=launch, users=users, date=last,
+                          window_days=WINDOW_DAYS, outcomes=outcomes)
+    if launch.unit not in after:
+        return _noted(found, f"{skipped}: the users carry no {launch.unit!r} column.")
+    exposed = after[launch.unit].astype(str).isin({str(u) for u in launch.start})
+    med, notes = rollout_mediation(after, exposed=exposed, unit=launch.unit,
                                    covariates=CUPED_COVARIATES, level=level, seed=seed)
     found = replace(found, mediation=med, notes=(*found.notes, *notes))
     before_day = last - dt.timedelta(days=WINDOW_DAYS)
-    first = date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[0]
-    if first is None or before_day - dt.timedelta(days=28) < first:
-        return replace(found, notes=(*found.notes, "attribution and heterogeneity skipped: "
-                                     "they need 58 days of data before the last launch date."))
+    first = source.date_bounds()[0]
+    if first is None or before_day - dt.timedelta(days=LOOKBACK_DAYS) < first:
+        return _noted(found, "attribution and heterogeneity skipped: they need "
+                             f"{WINDOW_DAYS + LOOKBACK_DAYS} days of data before the last "
+                             "launch date.")
     before = user_outcomes(source, launch=launch, users=users, date=before_day,
-                           window_days=WINDOW_DAYS,
-                           outcomes=("revenue", "retained", "tasks", "task_success_rate"))
+                           window_days=WINDOW_DAYS, outcomes=outcomes,
+                           lookback_days=LOOKBACK_DAYS)
     cohort = [u for u, d in launch.start.items() if d == last]
-    parts, more = rollout_change(before, frame, unit=launch.unit, launched=list(launch.start),
+    parts, more = rollout_change(before, after, unit=launch.unit, launched=list(launch.start),
                                  last_cohort=cohort, covariates=CUPED_COVARIATES, level=level,
                                  seed=seed)
-    notes_kept = tuple(n for n in found.notes if not n.startswith(("heterogeneity skipped",
-                                                                   "attribution skipped")))
     return replace(found, attribution=parts.get("attribution"),
-                   heterogeneity=parts.get("heterogeneity"), notes=(*notes_kept, *more))
+                   heterogeneity=parts.get("heterogeneity"), notes=(*found.notes, *more))
+
+
+def _noted(found: Evidence, note: str) -> Evidence:
+    return replace(found, notes=(*found.notes, note))
 
 
 def _with_evidence(result: LaunchAnalysis, found: Evidence) -> LaunchAnalysis:
@@ -553,7 +579,7 @@ def _analyze_panel(source: Any, launch: Launch, outcome: str, users: Any, time: 
     found = panel_evidence(panel, outcome=outcome, unit=unit, time=time, design=design,
                            options=synth_options(n_treated) if design == "sc" else {},
                            level=level)  # fmt: skip
-    found = _with_rollout_mediation(found, source, launch, users, end, level, seed)
+    found = _with_rollout_evidence(found, source, launch, users, end, level, seed)
     return replace(_with_evidence(result, found),
                    users_per_unit=float(treated["active_users"].mean()),
                    period_days=float(PERIOD_DAYS[time]))
@@ -599,9 +625,7 @@ def _analyze_gate(source: Any, launch: Launch, outcome: str, users: Any,
     chain_est = {m: (primary if m == outcome else run(m)) for m in chain.values()}
     planned_est = {m: chain_est.get(m) or run(m) for m in _plan_metrics(launch)
                    if m in frame.columns}
-    above = frame[frame[running] >= cutoff]
-    adoption = float((above["tasks_30d"] > 0).mean()) if len(above) and \
-        "tasks_30d" in above else None
+    adoption = _task_share(frame, frame[running] >= cutoff, "tasks_30d")
     baselines = {m: b for m, e in {**chain_est, **planned_est}.items()
                  if (b := _untreated_side(e)) is not None}
     tri = triangulate(None, outcome=outcome, users=frame, launch=launch, designs=("rdd",),

@@ -31,7 +31,6 @@ from causal_kit.design.its import its
 from causal_kit.evidence.segments import Segments, by_segment
 from causal_kit.evidence.triangulate import Triangulation, triangulate
 from causal_kit.metrics import build_panel, user_outcomes
-from causal_kit.source import as_date, date_bounds
 
 WINDOW_DAYS = 30
 EARLY_WINDOW_DAYS = 14  # the window of a holdout read before its 30 days are in
@@ -56,14 +55,14 @@ Parts = tuple[Estimate, dict[str, str], dict[str, Estimate], dict[str, Estimate]
               Segments | None, tuple[dt.date, dt.date], int, float, str]
 
 
-def holdout_window(source: Any, launch: Launch) -> int:
+def holdout_window(launch: Launch, last: dt.date | None) -> int:
     """Return the per-user window of a holdout: 30 days once the data cover them, else 14.
 
-    A holdout read within its first month (an early read) is measured over its first 14 days;
-    fewer than 14 days of data after the launch is an error that says when to come back.
+    ``last`` is the last day of the events. A holdout read within its first month (an early
+    read) is measured over its first 14 days; fewer than 14 days of data after the launch is an
+    error that says when to come back.
     """
     day = launch.date or launch.first_start
-    last = date_bounds(as_date(source.frame, "date", what="events", fallback="ts"), "date")[1]
     if day is None or last is None:
         return WINDOW_DAYS
     seen = (last - day).days + 1

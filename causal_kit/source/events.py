@@ -8,6 +8,7 @@ whichever engine holds the data.
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import os
 from dataclasses import dataclass
@@ -52,6 +53,15 @@ class EventSource:
     def columns(self) -> list[str]:
         """Column names."""
         return list(self.frame.collect_schema().names())
+
+    def date_bounds(self) -> tuple[dt.date | None, dt.date | None]:
+        """Return the first and last day of the events (``date``, else the day of ``ts``).
+
+        One scan in the engine; ``(None, None)`` when there are no events.
+        """
+        from causal_kit.source.dates import as_date, date_bounds
+
+        return date_bounds(as_date(self.frame, "date", what="events", fallback="ts"), "date")
 
     def __repr__(self) -> str:
         return f"EventSource({self.description}, backend={self.backend!r}, columns={self.columns})"
