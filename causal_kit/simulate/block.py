@@ -412,11 +412,22 @@ def _gate_outcomes(
     acc[f"active_days_{name}"] = act[:, lo:hi].sum(axis=1).astype(float)
     acc[f"retained_{name}"] = act[:, hi - 7 : hi].any(axis=1).astype(float)
     if g + LONG_TERM_DAYS <= ctx.n_days:
-        for days in (SHORT_DAYS, LONG_TERM_DAYS):
-            span = (di >= g) & (di < g + days) & act_m
-            acc[f"revenue_{days}d_{name}"] = np.bincount(ui, weights=amount * buy * span,
-                                                         minlength=n)
+        _horizon_revenue(acc, name, g, ui, di, act_m, buy, amount, n)
     return acc
+
+
+def _horizon_revenue(acc: dict[str, np.ndarray], name: str, start: int | np.ndarray,
+                     ui: np.ndarray,
+                     di: np.ndarray, act_m: np.ndarray, buy: np.ndarray, amount: np.ndarray,
+                     n: int) -> None:  # fmt: skip
+    """Store each user's revenue over the short and long horizons from ``start`` in world ``name``.
+
+    ``start`` is one day (a holdout), or each active user-day's own exposure day (a rollout).
+    """
+    for horizon in (SHORT_DAYS, LONG_TERM_DAYS):
+        span = (di >= start) & (di < start + horizon) & act_m
+        acc[f"revenue_{horizon}d_{name}"] = np.bincount(ui, weights=amount * buy * span,
+                                                        minlength=n)
 
 
 def _rollout_long_term(
@@ -435,12 +446,7 @@ def _rollout_long_term(
         before = (days >= exposed[:, None] - GATE_LOOKBACK_DAYS) & (days < exposed[:, None])
         acc = {"eligible": ((exposed + LONG_TERM_DAYS <= ctx.n_days) & (signup < exposed)
                             & (act & before).any(axis=1))}  # fmt: skip
-    name = ctx.world_names[k]
-    start = exposed[ui]
-    for horizon in (SHORT_DAYS, LONG_TERM_DAYS):
-        span = (di >= start) & (di < start + horizon) & act_m
-        acc[f"revenue_{horizon}d_{name}"] = np.bincount(ui, weights=amount * buy * span,
-                                                        minlength=n)
+    _horizon_revenue(acc, ctx.world_names[k], exposed[ui], ui, di, act_m, buy, amount, n)
     return acc
 
 

@@ -89,35 +89,19 @@ class _ShapeTruth:
             sums[f"{o}_effect_v2"] = float((g[f"{o}_observed"] - g[f"{o}_no_v2"])[v2].sum())
             sums[f"{o}_v2"] = float(g[f"{o}_observed"][v2].sum())
             sums[f"{o}_v1"] = float(g[f"{o}_observed"][v1].sum())
-        for days in (SHORT_DAYS, LONG_TERM_DAYS):
-            key = f"revenue_{days}d"
-            if f"{key}_observed" in g:
-                gain = g[f"{key}_observed"] - g[f"{key}_no_v2"]
-                sums[f"{key}_effect_v2"] = float(gain[v2].sum())
         for k, v in sums.items():
             self.arm_sums[k] = self.arm_sums.get(k, 0.0) + v
+        self._add_long(g, v2)
 
-    def _add_rollout_long(self, g: dict[str, np.ndarray]) -> None:
-        kept = g["eligible"]
+    def _add_long(self, g: dict[str, np.ndarray], kept: np.ndarray) -> None:
+        """Add the revenue gains over the short and long horizons of the ``kept`` users."""
+        if f"revenue_{LONG_TERM_DAYS}d_observed" not in g:  # the window ends before 90 days
+            return
         self.long_sums["n"] = self.long_sums.get("n", 0.0) + float(kept.sum())
         for days in (SHORT_DAYS, LONG_TERM_DAYS):
             key = f"revenue_{days}d"
             gain = float((g[f"{key}_observed"] - g[f"{key}_no_v2"])[kept].sum())
             self.long_sums[key] = self.long_sums.get(key, 0.0) + gain
-
-    def _rollout_long_term(self) -> dict[str, Any]:
-        s = self.long_sums
-        if not s.get("n"):
-            return {}
-        return {
-            f"revenue_{days}d": {
-                "effect": s[f"revenue_{days}d"] / s["n"], "horizon_days": days,
-                "n_users": int(s["n"]),
-                "population": "users of launched regions active in the 28 days before their "
-                "region's launch, in regions launched at least 90 days before the window ends",
-            }
-            for days in (SHORT_DAYS, LONG_TERM_DAYS)
-        }
 
     def long_term(self) -> dict[str, Any]:
         """Return the true long-term effects on the users drawn into v2, by metric.
@@ -129,15 +113,18 @@ class _ShapeTruth:
         region's launch. Empty when no launched user has 90 days in the window (a score gate, a
         launch to everyone, or a window that ends too soon).
         """
-        s = self.arm_sums
-        if self.ctx.assignment.holdout_day < 0:
-            return self._rollout_long_term()
-        if f"revenue_{LONG_TERM_DAYS}d_effect_v2" not in s:
+        s = self.long_sums
+        if not s.get("n"):
             return {}
-        n_v2 = max(s.get("n_v2", 0.0), 1.0)
+        population = (
+            "the holdout's v2 users: signed up before it began and active in the 28 days before"
+            if self.ctx.assignment.holdout_day >= 0 else
+            "users of launched regions active in the 28 days before their region's launch, in "
+            "regions launched at least 90 days before the window ends"
+        )  # fmt: skip
         return {
-            f"revenue_{days}d": {"effect": s[f"revenue_{days}d_effect_v2"] / n_v2,
-                                 "horizon_days": days, "n_users": int(s.get("n_v2", 0))}
+            f"revenue_{days}d": {"effect": s[f"revenue_{days}d"] / s["n"], "horizon_days": days,
+                                 "n_users": int(s["n"]), "population": population}
             for days in (SHORT_DAYS, LONG_TERM_DAYS)
         }
 
@@ -233,7 +220,7 @@ class TruthAccumulator(_ShapeTruth):
         """Add one block."""
         self.cells += out.cells
         if out.long is not None:
-            self._add_rollout_long(out.long)
+            self._add_long(out.long, out.long["eligible"])
         self.mechanism.add(out)
         if out.daily is not None:
             self.daily = out.daily if self.daily is None else self.daily + out.daily
