@@ -140,7 +140,10 @@ def _pct(a: LaunchAnalysis, value: float) -> str | None:
     return f"{value / a.baseline:+.1%}"
 
 
-def _cash(value: float, currency: str) -> str:
+def _cash(value: float | None, currency: str) -> str:
+    """Return a signed amount of money per user (``+$1.34``), ``n/a`` when missing."""
+    if value is None:
+        return "n/a"
     sign = "+" if value >= 0 else "−"
     return f"{sign}{currency}{abs(value):,.2f}"
 

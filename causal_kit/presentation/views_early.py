@@ -22,7 +22,7 @@ from causal_kit.core.render import money
 from causal_kit.presentation.history_view import reports_root
 from causal_kit.presentation.publish import slug
 from causal_kit.presentation.templating import Markup, render
-from causal_kit.presentation.views import Block, _table
+from causal_kit.presentation.views import Block, _cash, _table
 
 _CHECK_WORDS = {
     "index_fit": "how well the first weeks predict a quarter's revenue",
@@ -30,13 +30,6 @@ _CHECK_WORDS = {
     "surrogate_stability": "projection without any one leading metric",
     "reference_drift": "today's users against the users it learned from",
 }
-
-
-def _cash(value: float | None, currency: str) -> str:
-    if value is None:
-        return "n/a"
-    sign = "+" if value >= 0 else "−"
-    return f"{sign}{currency}{abs(value):,.2f}"
 
 
 def projection_words(a: LaunchAnalysis) -> list[str]:
@@ -109,23 +102,20 @@ def early_read(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
 
 
 def _measures(p: Projection, cur: str) -> list[dict[str, Any]]:
-    e, s = p.estimate, p.short_term
-    rows = [
-        {"measure": f"projected effect on {p.horizon_days}-day revenue per user",
-         "kind": "projection", "effect": _cash(e.estimate, cur),
-         "likely range": f"{_cash(min(e.ci), cur)} to {_cash(max(e.ci), cur)}"},
-        {"measure": "measured effect on 14-day revenue per user", "kind": "measured",
-         "effect": _cash(s.estimate, cur),
-         "likely range": f"{_cash(min(s.ci), cur)} to {_cash(max(s.ci), cur)}"},
+    def row(measure: str, kind: str, est: Any) -> dict[str, Any]:
+        if est is None:  # the long-term metric before its horizon has passed
+            return {"measure": measure, "kind": "not yet observable",
+                    "effect": f"after {p.horizon_days} days", "likely range": ""}
+        lo, hi = sorted(float(v) for v in est.ci)
+        return {"measure": measure, "kind": kind, "effect": _cash(est.estimate, cur),
+                "likely range": f"{_cash(lo, cur)} to {_cash(hi, cur)}"}
+
+    return [
+        row(f"projected effect on {p.horizon_days}-day revenue per user", "projection",
+            p.estimate),
+        row("measured effect on 14-day revenue per user", "measured", p.short_term),
+        row(f"measured effect on {p.horizon_days}-day revenue per user", "measured", p.realised),
     ]
-    r = p.realised
-    rows.append({"measure": f"measured effect on {p.horizon_days}-day revenue per user",
-                 "kind": "measured" if r is not None else "not yet observable",
-                 "effect": _cash(r.estimate, cur) if r is not None else
-                 f"after {p.horizon_days} days",
-                 "likely range": (f"{_cash(min(r.ci), cur)} to {_cash(max(r.ci), cur)}"
-                                  if r is not None else "")})  # fmt: skip
-    return rows
 
 
 def earlier_projections(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
