@@ -72,6 +72,8 @@ def test_the_surrogacy_gap_scenario_adds_a_channel_the_first_weeks_cannot_see(
     a, b = early.truth["long_term"], twin.truth["long_term"]
     # the same users and draws: identical first 14 days, a larger 90-day effect
     assert b["revenue_14d"]["effect"] == pytest.approx(a["revenue_14d"]["effect"], abs=1e-9)
+    # the late channel (LATE_LIFT on the purchase log-odds from LATE_DAY) added about $11 per
+    # v2 user over 90 days on 20k users (seed 0); $3 is a floor well clear of seed noise
     assert b["revenue_90d"]["effect"] > a["revenue_90d"]["effect"] + 3.0
     assert twin.truth["surrogacy"]["holds"] is False
     assert not (twin.out_dir / "later").exists()  # every day observed: the users have matured
@@ -98,8 +100,8 @@ def test_a_holdout_read_early_is_measured_over_14_days_and_projected_to_90(
     assert p.short_term.estimate == pytest.approx(a.primary.estimate, rel=1e-9)
     # the plan registered early_read: a passing projection carries the decision and the money
     assert p.allowed and p.used == p.passed
-    if p.used:
-        assert p.impact is not None and a.impact.annual_value == p.impact.annual_value
+    assert p.impact is not None  # the projection's money is shown either way
+    assert (a.impact is p.impact) == p.used  # the decision rests on it exactly when it is used
 
 
 def test_summary_carries_the_projection_contract(early_analysis: ck.LaunchAnalysis) -> None:
@@ -114,7 +116,7 @@ def test_summary_carries_the_projection_contract(early_analysis: ck.LaunchAnalys
     assert proj["short_term"]["metric"] == "revenue_14d" and proj["realised"] is None
     broken = json.loads(json.dumps(summary))
     broken["projection"]["horizon_days"] = "ninety"
-    with pytest.raises(Exception, match="ninety"):
+    with pytest.raises(ck.ReportError, match="projection/horizon_days.*ninety"):
         validate_summary(broken)
 
 
