@@ -116,7 +116,7 @@ def test_summary_carries_the_projection_contract(early_analysis: ck.LaunchAnalys
     assert proj["short_term"]["metric"] == "revenue_14d" and proj["realised"] is None
     broken = json.loads(json.dumps(summary))
     broken["projection"]["horizon_days"] = "ninety"
-    with pytest.raises(ck.ReportError, match="projection/horizon_days.*ninety"):
+    with pytest.raises(ck.ReportError, match=r"projection/horizon_days.*ninety"):
         validate_summary(broken)
 
 
