@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causal_kit.metrics.users import outcome_column
 from causal_kit.simulate.block import (
     COMPONENTS,
     DAILY_COMPONENTS,
@@ -366,8 +367,6 @@ class TruthAccumulator(_ShapeTruth):
 
 
 def _gate_name(outcome: str) -> str:
-    """Column name of a user outcome, as :func:`causal_kit.user_outcomes` names it."""
-    if outcome == "retained":
-        return f"retained_d{GATE_WINDOW_DAYS}"
-    return f"{outcome}_{GATE_WINDOW_DAYS}d"
+    """Column name of a user outcome over the gate's window, as ``user_outcomes`` names it."""
+    return outcome_column(outcome, GATE_WINDOW_DAYS)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from causal_kit.metrics.users import outcome_column
 from causal_kit.simulate.block import GATE_OUTCOMES, GATE_WINDOW_DAYS, BlockOutput, Context
 from causal_kit.simulate.world import SEGMENTS
 
@@ -48,9 +49,7 @@ BROKEN = (
 
 def _name(outcome: str) -> str:
     """Column of a 30-day user outcome, as :func:`causal_kit.user_outcomes` names it."""
-    if outcome == "retained":
-        return f"retained_d{GATE_WINDOW_DAYS}"
-    return f"{outcome}_{GATE_WINDOW_DAYS}d"
+    return outcome_column(outcome, GATE_WINDOW_DAYS)
 
 
 class MechanismTruth:
