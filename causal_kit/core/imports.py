@@ -28,7 +28,7 @@ def without(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        if sys.modules.get(name, ModuleType(name)) is None:
+        if name in sys.modules and sys.modules[name] is None:
             del sys.modules[name]
 
 

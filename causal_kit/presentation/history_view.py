@@ -16,8 +16,8 @@ from causal_kit.analysis.history import read_history
 from causal_kit.analysis.launch import LaunchAnalysis
 from causal_kit.core.plot import PALETTE
 from causal_kit.presentation.publish import output_root_of, slug
-from causal_kit.presentation.templating import Markup, render
-from causal_kit.presentation.views import Block, _table, figure_html
+from causal_kit.presentation.templating import render
+from causal_kit.presentation.views import Block, _figure, _frame
 
 
 def reports_root(output_dir: str | os.PathLike[str]) -> Path:
@@ -101,12 +101,12 @@ def over_time(
     ]
     shown = shown.drop(columns=["decision_changed", "previous_decision"])
     chart = (
-        Markup(figure_html(_chart(table, a.outcome), f"{a.outcome} estimate at every run"))
+        _figure(_chart(table, a.outcome), f"{a.outcome} estimate at every run")
         if len(table) > 1
         else None
     )
     return Block(
-        render("over_time.html.j2", lead=lead, chart=chart, table=Markup(_table(shown))), lead
+        render("over_time.html.j2", lead=lead, chart=chart, table=_frame(shown)), lead
     )
 
 

@@ -21,8 +21,8 @@ from causal_kit.analysis.launch import LaunchAnalysis
 from causal_kit.core.render import money
 from causal_kit.presentation.history_view import reports_root
 from causal_kit.presentation.publish import slug
-from causal_kit.presentation.templating import Markup, render
-from causal_kit.presentation.views import Block, _cash, _table
+from causal_kit.presentation.templating import render
+from causal_kit.presentation.views import Block, _cash, _frame
 
 _CHECK_WORDS = {
     "index_fit": "how well the first weeks predict a quarter's revenue",
@@ -95,9 +95,8 @@ def early_read(a: LaunchAnalysis, *, output_dir: str | os.PathLike[str] = "",
                             "passed": "yes" if c.passed else "no", "finding": c.message}
                            for c in p.checks])  # fmt: skip
     earlier = earlier_projections(a, output_dir=output_dir, run_date=run_date)
-    html_text = render("early_read.html.j2", sentences=words, measures=Markup(_table(rows)),
-                       checks=Markup(_table(checks)),
-                       earlier=Markup(_table(earlier)) if len(earlier) else None)
+    html_text = render("early_read.html.j2", sentences=words, measures=_frame(rows),
+                       checks=_frame(checks), earlier=_frame(earlier) if len(earlier) else None)
     return Block(html_text, " ".join(words))
 
 
