@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from causal_kit.design.synth.data import SynthData
-from causal_kit.design.synth.estimators import Fit, Predictors, fit_asc, fit_sc, fit_sdid
+from causal_kit.design.synth.estimators import (
+    Fit,
+    Moments,
+    Predictors,
+    fit_asc,
+    fit_sc,
+    fit_sdid,
+)
 
 Groups = Sequence[tuple[int, np.ndarray]]  # (first treated period index, treated rows)
 
@@ -154,6 +161,29 @@ class Engine:
             self._grams[key] = pre @ pre.T
         return self._grams[key]
 
+    def moments(self, start: int, donors: np.ndarray) -> Moments:
+        """SDID's pre-launch moments of ``donors`` (rows may repeat), from panel-wide totals.
+
+        The totals over all units are computed once per adoption period; a donor set differs
+        from "every unit once" in a few units (the treated ones and a placebo's stand-in), whose
+        shares are added or removed. Far-off sets are summed directly.
+        """
+        key = ("moments", start)
+        if key not in self.fixed:
+            pre = self.data.Y[:, :start]
+            diffs = np.diff(pre, axis=1)
+            self.fixed[key] = (pre.T @ pre, diffs.sum(axis=1), (diffs**2).sum(axis=1))
+        gram, d1, d2 = self.fixed[key]
+        delta = np.bincount(donors, minlength=d1.size) - 1
+        changed = np.flatnonzero(delta)
+        if changed.size * 2 > donors.size:
+            return Moments.of(self.data.Y[donors, :start])
+        rows = self.data.Y[changed, :start]
+        gram = gram + rows.T @ (delta[changed, None] * rows)
+        counts = delta + 1
+        return Moments(gram, float(counts @ d1), float(counts @ d2),
+                       int(donors.size * max(start - 1, 0)))
+
     def fit(self, donors: np.ndarray, groups: Groups, end: Sequence[int] | None = None) -> Result:
         """Fit every cohort in ``groups`` against ``donors`` (rows may repeat).
 
@@ -175,12 +205,13 @@ class Engine:
             G = self.gram(start, True)
             qp = _qp_slice(G, donors, rows)
             support = self.fixed.get(("omega_support", start))
-            omega_start = None if support is None else np.flatnonzero(np.isin(donors, support))
-            guess = False
-            if omega_start is not None and not np.array_equal(rows, self.fixed[("rows", start)]):
-                # A placebo or bootstrap draw: the main fit's support says little about its own,
-                # which primal-dual active-set steps find quickly (verified exactly after).
-                omega_start, guess = None, True
+            omega_start = None
+            if support is not None and np.array_equal(rows, self.fixed[("rows", start)]):
+                omega_start = np.flatnonzero(np.isin(donors, support))
+            elif support is not None:
+                # A placebo or bootstrap draw: the main fit's support says little about its own;
+                # the exact solver starts at a vertex and adds donors in growing blocks.
+                omega_start = np.arange(0)
             lam_start = self.fixed.get(("lambda_support", start))
             if lam_start is not None and lam_start.size and lam_start.max() >= start:
                 lam_start = None  # a fake launch date: fewer pre-launch periods
@@ -192,7 +223,7 @@ class Engine:
                 qp_omega=qp,
                 omega_start=omega_start,
                 lambda_start=lam_start,
-                guess_omega=guess,
+                moments=self.moments(start, donors),
             )
         if s.method == "asc":
             G = self.gram(start, False)

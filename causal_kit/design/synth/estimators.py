@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from causal_kit.design.synth.solver import guess_support, simplex_qp
+from causal_kit.design.synth.solver import simplex_qp
 
 QP = tuple[np.ndarray, np.ndarray]  # a precomputed (Gram, linear term) pair
 # The outer V search: short Nelder–Mead runs (50 iterations per predictor), each restarted from the
@@ -311,10 +311,34 @@ def ridge_correction(B: np.ndarray, residual: np.ndarray, lam: float) -> np.ndar
 # --------------------------------------------------------------------------- sdid
 
 
-def noise_level(pre: np.ndarray) -> float:
-    """Return the standard deviation of the donors' pre-launch first differences."""
-    diffs = np.diff(pre, axis=1)
-    return float(diffs.std(ddof=1)) if diffs.size > 1 else 0.0
+@dataclass(frozen=True)
+class Moments:
+    """Sums over the donors' pre-launch outcomes ``P`` (donors × periods) that SDID needs.
+
+    ``gram`` is ``PᵀP`` (periods × periods); ``d1`` and ``d2`` are the sum and the sum of squares
+    of the first differences along periods, over ``n_diffs`` differences. Refits on other donor
+    sets get them by adding and removing units' shares from a panel-wide total
+    (:meth:`causal_kit.design.synth.engine.Engine.moments`) instead of recomputing them.
+    """
+
+    gram: np.ndarray
+    d1: float
+    d2: float
+    n_diffs: int
+
+    @classmethod
+    def of(cls, pre: np.ndarray) -> Moments:
+        """Compute the moments of ``pre`` directly."""
+        diffs = np.diff(pre, axis=1)
+        return cls(pre.T @ pre, float(diffs.sum()), float((diffs**2).sum()), int(diffs.size))
+
+    @property
+    def noise_level(self) -> float:
+        """Standard deviation (``ddof=1``) of the first differences."""
+        n = self.n_diffs
+        if n < 2:
+            return 0.0
+        return float(np.sqrt(max(self.d2 - self.d1**2 / n, 0.0) / (n - 1)))
 
 
 def fit_sdid(
@@ -327,7 +351,7 @@ def fit_sdid(
     eta_lambda: float = 1e-6,
     omega_start: np.ndarray | None = None,
     lambda_start: np.ndarray | None = None,
-    guess_omega: bool = False,
+    moments: Moments | None = None,
 ) -> Fit:
     """Synthetic difference-in-differences (Arkhangelsky, Athey, Hirshberg, Imbens & Wager).
 
@@ -339,12 +363,15 @@ def fit_sdid(
     The effect is the weighted double difference. ``omega_start`` and ``lambda_start`` warm-start
     the two weight problems (indices of donors / pre-launch periods expected to carry weight,
     e.g. the main fit's supports in a placebo refit); they change the work, not the solution.
-    ``guess_omega`` (when ``omega_start`` is not given) starts the unit weights from the support
-    that :func:`guess_support` finds, or from a vertex when it finds none.
+    ``moments`` gives the
+    donors' pre-launch period Gram matrix and first-difference sums when a caller has them from
+    shared work (refits); otherwise they are computed here.
     """
     pre, post = Yd[:, :T0], Yd[:, T0:]
     J, T1 = Yd.shape[0], Yd.shape[1] - T0
-    sigma = noise_level(pre)
+    if moments is None:
+        moments = Moments.of(pre)
+    sigma = moments.noise_level
     zeta_omega = (n_treated * T1) ** 0.25 * sigma
     zeta_lambda = eta_lambda * sigma
     if qp_omega is None:
@@ -352,17 +379,15 @@ def fit_sdid(
         b = y1[:T0] - y1[:T0].mean()
         qp_omega = (A.T @ A, A.T @ b)
     ridge = T0 * zeta_omega**2
-    if omega_start is None and guess_omega:
-        omega_start = guess_support(*qp_omega, ridge)
-        if omega_start is None:
-            omega_start = np.arange(0)  # a vertex
     if omega_start is None:
         omega_start = np.arange(J)
     omega = simplex_qp(*qp_omega, ridge=ridge, start=omega_start)
-    Al = pre - pre.mean(axis=0)
+    # λ's problem on the pre periods centred over donors: (P − 1m̄ᵀ)ᵀ(P − 1m̄ᵀ) = PᵀP − J m̄m̄ᵀ
+    m = pre.mean(axis=0)
     bl = post.mean(axis=1)
     bl = bl - bl.mean()
-    lam = simplex_qp(Al.T @ Al, Al.T @ bl, ridge=J * zeta_lambda**2, start=lambda_start)
+    lam = simplex_qp(moments.gram - J * np.outer(m, m), pre.T @ bl, ridge=J * zeta_lambda**2,
+                     start=lambda_start)
     offset = lam @ y1[:T0] - omega @ pre @ lam
     synthetic = omega @ Yd + offset
     return Fit(
