@@ -172,16 +172,19 @@ class Engine:
         if key not in self.fixed:
             pre = self.data.Y[:, :start]
             diffs = np.diff(pre, axis=1)
-            self.fixed[key] = (pre.T @ pre, diffs.sum(axis=1), (diffs**2).sum(axis=1))
-        gram, d1, d2 = self.fixed[key]
+            shift = pre.mean(axis=0)
+            centred = pre - shift
+            self.fixed[key] = (centred, centred.T @ centred, shift, diffs.sum(axis=1),
+                               (diffs**2).sum(axis=1))
+        centred, gram, shift, d1, d2 = self.fixed[key]
         delta = np.bincount(donors, minlength=d1.size) - 1
         changed = np.flatnonzero(delta)
         if changed.size * 2 > donors.size:
             return Moments.of(self.data.Y[donors, :start])
-        rows = self.data.Y[changed, :start]
+        rows = centred[changed]
         gram = gram + rows.T @ (delta[changed, None] * rows)
         counts = delta + 1
-        return Moments(gram, float(counts @ d1), float(counts @ d2),
+        return Moments(gram, shift, float(counts @ d1), float(counts @ d2),
                        int(donors.size * max(start - 1, 0)))
 
     def fit(self, donors: np.ndarray, groups: Groups, end: Sequence[int] | None = None) -> Result:

@@ -315,22 +315,33 @@ def ridge_correction(B: np.ndarray, residual: np.ndarray, lam: float) -> np.ndar
 class Moments:
     """Sums over the donors' pre-launch outcomes ``P`` (donors × periods) that SDID needs.
 
-    ``gram`` is ``PᵀP`` (periods × periods); ``d1`` and ``d2`` are the sum and the sum of squares
-    of the first differences along periods, over ``n_diffs`` differences. Refits on other donor
-    sets get them by adding and removing units' shares from a panel-wide total
-    (:meth:`causal_kit.design.synth.engine.Engine.moments`) instead of recomputing them.
+    ``gram`` is ``(P − 1sᵀ)ᵀ(P − 1sᵀ)`` (periods × periods) for a per-period ``shift`` ``s`` close
+    to the donors' mean (so that centring on that mean later cancels no large numbers); ``d1``
+    and ``d2`` are the sum and the sum of squares of the first differences along periods, over
+    ``n_diffs`` differences. Refits on other donor sets get them by adding and removing units'
+    shares from a panel-wide total (:meth:`causal_kit.design.synth.engine.Engine.moments`, with
+    the mean of all units as the shift) instead of recomputing them.
     """
 
     gram: np.ndarray
+    shift: np.ndarray
     d1: float
     d2: float
     n_diffs: int
 
     @classmethod
     def of(cls, pre: np.ndarray) -> Moments:
-        """Compute the moments of ``pre`` directly."""
+        """Compute the moments of ``pre`` directly (shifted by its own mean)."""
         diffs = np.diff(pre, axis=1)
-        return cls(pre.T @ pre, float(diffs.sum()), float((diffs**2).sum()), int(diffs.size))
+        shift = pre.mean(axis=0)
+        centred = pre - shift
+        return cls(centred.T @ centred, shift, float(diffs.sum()), float((diffs**2).sum()),
+                   int(diffs.size))
+
+    def centred_gram(self, mean: np.ndarray, n: int) -> np.ndarray:
+        """``(P − 1mᵀ)ᵀ(P − 1mᵀ)`` for the donors' mean ``m`` over ``n`` donors."""
+        d = mean - self.shift
+        return self.gram - n * np.outer(d, d)
 
     @property
     def noise_level(self) -> float:
@@ -382,12 +393,11 @@ def fit_sdid(
     if omega_start is None:
         omega_start = np.arange(J)
     omega = simplex_qp(*qp_omega, ridge=ridge, start=omega_start)
-    # λ's problem on the pre periods centred over donors: (P − 1m̄ᵀ)ᵀ(P − 1m̄ᵀ) = PᵀP − J m̄m̄ᵀ
-    m = pre.mean(axis=0)
+    # λ's problem on the pre periods centred over donors
     bl = post.mean(axis=1)
     bl = bl - bl.mean()
-    lam = simplex_qp(moments.gram - J * np.outer(m, m), pre.T @ bl, ridge=J * zeta_lambda**2,
-                     start=lambda_start)
+    lam = simplex_qp(moments.centred_gram(pre.mean(axis=0), J), pre.T @ bl,
+                     ridge=J * zeta_lambda**2, start=lambda_start)
     offset = lam @ y1[:T0] - omega @ pre @ lam
     synthetic = omega @ Yd + offset
     return Fit(
