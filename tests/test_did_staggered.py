@@ -244,3 +244,17 @@ def test_unbalanced_panels_work_for_regression_designs(mpdta: pd.DataFrame, meth
     full = _did(mpdta, method=method)
     assert np.isfinite(est.estimate) and np.isfinite(est.se)
     assert abs(est.estimate - full.estimate) < 2 * full.se
+
+
+@pytest.mark.parametrize("method", ["cs", "sa", "imputation"])
+def test_robustness_off_keeps_the_estimate_and_the_identifying_check(mpdta: pd.DataFrame,
+                                                                     method: str) -> None:
+    full = _did(mpdta, method=method)
+    lean = _did(mpdta, method=method, robustness=False)
+    assert {c.name for c in full.checks} >= {"no_anticipation", "bacon"}
+    assert [c.kind for c in lean.checks] == ["identifying"] * len(lean.checks)
+    assert "pre_trends" in {c.name for c in lean.checks}
+    assert lean.estimate == full.estimate and lean.se == full.se
+    assert "honest" not in lean.details and "bacon" not in lean.details
+    with pytest.raises(ck.SpecificationError, match="robustness"):
+        _did(mpdta, method=method, robustness="no")

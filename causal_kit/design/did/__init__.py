@@ -48,6 +48,7 @@ def did(
     max_e: int | None = None,
     balance_e: int | None = None,
     sensitivity: bool = True,
+    robustness: bool = True,
 ) -> Estimate:
     """Estimate the effect of a launch on the treated by difference-in-differences.
 
@@ -116,6 +117,11 @@ def did(
         Staggered designs: run the HonestDiD sensitivity analysis (``details["honest"]`` and
         the ``sensitivity`` robustness check; a few seconds on long weekly event studies).
         ``False`` skips both, e.g. inside simulations.
+    robustness
+        Staggered designs: run the robustness checks (``no_anticipation``, ``bacon`` with its
+        TWFE comparison, and ``sensitivity``). ``False`` skips them all, for refits that need
+        only the effect and its interval (refutations); the identifying ``pre_trends`` check
+        always runs.
 
     Returns
     -------
@@ -157,6 +163,7 @@ def did(
         max_e=max_e,
         balance_e=balance_e,
         sensitivity=sensitivity,
+        robustness=robustness,
     )
     dd = _load(data, spec)
     chosen = choose_method(dd, spec)

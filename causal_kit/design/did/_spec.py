@@ -46,6 +46,7 @@ class DidSpec:
     max_e: int | None
     balance_e: int | None
     sensitivity: bool = True
+    robustness: bool = True
 
     def as_params(self) -> dict[str, Any]:
         """Return the options as a plain dictionary (stored on the result)."""
@@ -136,6 +137,7 @@ def build_spec(**kw: Any) -> DidSpec:
         max_e=max_e,
         balance_e=_int(kw["balance_e"], "balance_e", low=0, optional=True),
         sensitivity=_flag(kw.get("sensitivity", True), "sensitivity"),
+        robustness=_flag(kw.get("robustness", True), "robustness"),
     )
     reserved = {spec.outcome, spec.time, spec.treatment, unit or group}
     clash = [c for c in spec.covariates if c in reserved]

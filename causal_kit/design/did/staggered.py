@@ -111,8 +111,14 @@ def robustness_checks(
     *,
     varying: bool,
 ) -> tuple[list[Check], dict[str, object]]:
-    """No-anticipation, Goodman-Bacon/TWFE and sensitivity checks, with their detail tables."""
+    """No-anticipation, Goodman-Bacon/TWFE and sensitivity checks, with their detail tables.
+
+    None of them when ``spec.robustness`` is off.
+    """
     from causal_kit.design.did.twfe import static_twfe
+
+    if not spec.robustness:
+        return [], {}
 
     checks = [no_anticipation_check(table, spec)]
     details: dict[str, object] = {}
