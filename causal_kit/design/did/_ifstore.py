@@ -112,15 +112,19 @@ class MomentIF:
     small_sample: bool = False  # unbiased within-cohort variances (n_g / (n_g - 1))
 
     def cov(self, W: np.ndarray, wif: np.ndarray) -> np.ndarray:
-        """Covariance matrix of the targets."""
-        A = np.einsum("kgt,km->gmt", self.a, W)  # groups × targets × periods
-        B = np.einsum("kg,km->gm", self.b, W) + wif  # groups × targets
-        B = B + np.einsum("gmt,gt->gm", A, self.means)  # each group's mean influence
+        """Covariance matrix of the targets.
+
+        Contractions are written as (batched) matrix products: a three-operand ``einsum`` here
+        loops naively and cost 6 ms a call on a demo panel, against 0.1 ms.
+        """
+        A = np.tensordot(self.a, W, axes=([0], [0])).transpose(0, 2, 1)  # groups × targets × t
+        B = self.b.T @ W + wif  # groups × targets
+        B = B + np.matmul(A, self.means[:, :, None])[:, :, 0]  # each group's mean influence
         centred = self.centred
         if self.small_sample:
             c = self.counts
             centred = centred * np.where(c > 1, c / np.maximum(c - 1, 1), 1.0)[:, None, None]
-        quad = np.einsum("gmt,gts,gls->ml", A, centred, A)
+        quad = np.tensordot(np.matmul(A, centred), A, axes=([0, 2], [0, 2]))
         return (quad + (B * self.counts[:, None]).T @ B) / self.n**2
 
     def satterthwaite(self, w: np.ndarray, wif: np.ndarray) -> float:
@@ -130,9 +134,10 @@ class MomentIF:
         freedom: ``df = (sum v_g)^2 / sum(v_g^2 / (n_g - 1))`` (cohorts of one unit add no
         estimated variance).
         """
-        A = np.einsum("kgt,k->gt", self.a, w)
+        A = np.tensordot(w, self.a, axes=([0], [0]))  # groups × periods
         c = self.counts
-        v = np.einsum("gt,gts,gs->g", A, self.centred, A) / np.maximum(c - 1, 1)
+        v = np.einsum("gs,gs->g", np.matmul(A[:, None, :], self.centred)[:, 0, :], A)
+        v = v / np.maximum(c - 1, 1)
         v = np.where(c > 1, v, 0.0)
         den = float(np.sum(v**2 / np.maximum(c - 1, 1)))
         return float(v.sum() ** 2 / den) if den > 0 else float("nan")

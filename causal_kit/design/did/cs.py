@@ -112,9 +112,9 @@ class GroupTime:
         st = self.store
         if isinstance(st, MomentIF) and not st.small_sample:
             means_b = st.b + np.einsum("kgt,gt->kg", st.a, st.means)
-            ss = np.einsum("kgt,gts,kgs->k", st.a, st.centred, st.a) + (means_b**2 * st.counts).sum(
-                axis=1
-            )
+            # Σ_g a_kg' C_g a_kg as a batched product (a three-operand einsum loops naively)
+            quad = np.einsum("gks,kgs->k", np.matmul(st.a.transpose(1, 0, 2), st.centred), st.a)
+            ss = quad + (means_b**2 * st.counts).sum(axis=1)
             se = np.sqrt(np.clip(ss, 0, None)) / st.n
         else:
             eye = np.eye(len(self.att))
