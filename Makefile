@@ -13,7 +13,7 @@ DEMO   := $(ROOT)/data/demo
 # JupyterLab refuses to start as root unless told
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: env report test lab demo bench lint browser clean lock
+.PHONY: env bytecode report test lab demo bench lint browser clean lock
 
 env: $(STAMP)
 
@@ -26,6 +26,11 @@ $(STAMP): $(LOCK) $(ROOT)/pyproject.toml
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e $(ROOT)
 	touch $(STAMP)
 
+# The editable install leaves the kit's own modules uncompiled; compile them (only those that
+# changed) before the targets that start many processes.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q $(ROOT)/causal_kit
+
 $(DEMO)/.complete: | $(STAMP)
 	$(BIN)/python -m causal_kit.simulate --out $(DEMO)
 	touch $@
@@ -37,14 +42,14 @@ demo: $(DEMO)/.complete
 # breaks, a launch gated on a user score, a randomized holdout (20% of users kept on v1) and a
 # launch to every app user on one date (web untouched), and a holdout read 21 days after
 # launch (an early read of its 90-day effect) (README: "The demo launches")
-report: $(STAMP) $(DEMO)/.complete
+report: $(STAMP) bytecode $(DEMO)/.complete
 	cd $(ROOT) && $(BIN)/causal-kit report --config data/demo_launches.json
 
-test: $(STAMP)
+test: $(STAMP) bytecode
 	cd $(ROOT) && $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # notebooks find the demo data through ck.demo_path(), whatever folder their kernel starts in
-lab: $(STAMP) $(DEMO)/.complete
+lab: $(STAMP) bytecode $(DEMO)/.complete
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=$(ROOT)/notebooks
 
 lint: $(STAMP)
