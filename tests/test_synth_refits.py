@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_synth_checks import _weekly
 
@@ -41,8 +42,6 @@ def test_placebo_inference_does_not_depend_on_the_outcome_level() -> None:
 
 
 def _data(Y: np.ndarray):  # a panel with two launched units at period 15
-    import pandas as pd
-
     n, T = Y.shape
     d = np.zeros_like(Y, dtype=int)
     d[10:, 15:] = 1

@@ -280,7 +280,7 @@ def _front_door(design: str, outcome: str, unit: str, time: str, treatment: str,
                 from causal_kit.design.did import did
 
                 # a refit needs its effect and interval only: no robustness checks
-                opts = {"sensitivity": False, "robustness": False, **options}
+                opts = {"robustness": False, **options}
                 return did(frame, outcome=outcome, unit=unit, time=time, treatment=treatment,
                            level=level, **opts)  # fmt: skip
             from causal_kit.design.synth import synthetic_control

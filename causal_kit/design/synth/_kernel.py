@@ -22,7 +22,10 @@ import math
 import numba
 import numpy as np
 
-OK, NOT_SETTLED, SINGULAR = 0, 1, 2
+
+class SingularBlockError(Exception):
+    """A free block of ``G + ρI`` that a fresh Cholesky factorisation cannot factorise."""
+
 _LAPACK_FROM = 24  # block size from which a fresh factorisation calls LAPACK
 _REFACTOR_BLOCK = 8  # indices entering at once from which the factor is rebuilt, not bordered
 
@@ -86,12 +89,11 @@ def _forward(c: np.ndarray, idx: np.ndarray, k: int, L: np.ndarray, Y: np.ndarra
 
 @numba.njit(cache=True)
 def _refactor(G: np.ndarray, c: np.ndarray, idx: np.ndarray, k: int, rho: float,
-              L: np.ndarray, Y: np.ndarray) -> bool:
-    """Fresh factor and ``Y`` for the free set; False if the block is not positive definite."""
+              L: np.ndarray, Y: np.ndarray) -> None:
+    """Fresh factor and ``Y`` for the free set; :class:`SingularBlockError` if it is not PD."""
     if not _factor(G, idx, k, rho, L):
-        return False
+        raise SingularBlockError("a free block is not positive definite")
     _forward(c, idx, k, L, Y, 0)
-    return True
 
 
 @numba.njit(cache=True)
@@ -152,19 +154,18 @@ def _delete(L: np.ndarray, k: int, pos: int) -> None:
             b = pos + ii
             L[b, a] = (L[b, a] + ss * v[ii]) / cc
             v[ii] = cc * v[ii] - ss * L[b, a]
-    for p in range(k):
-        L[k - 1, p] = 0.0
 
 
 @numba.njit(cache=True)
 def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: np.ndarray,
-               max_iter: int, max_updates: int) -> tuple[np.ndarray, int]:
+               max_iter: int, max_updates: int) -> tuple[np.ndarray, bool]:
     """Primal active-set method for ``min ½wᵀ(G + ρI)w − cᵀw`` over the simplex.
 
     ``start`` holds sorted unique indices to start free (empty: the best single vertex).
-    Returns the weights and a status: ``OK``, ``NOT_SETTLED`` after ``max_iter`` steps, or
-    ``SINGULAR`` when a fresh factorisation of a free block fails (the ridge floor makes every
-    block positive definite in exact arithmetic, so only an extremely ill-conditioned ``G`` can).
+    Returns the weights and whether they settled within ``max_iter`` steps. Raises
+    :class:`SingularBlockError` when a fresh factorisation of a free block fails (the ridge floor
+    makes every block positive definite in exact arithmetic, so only an extremely
+    ill-conditioned or indefinite ``G`` can).
     """
     n = c.shape[0]
     L = np.zeros((n, n))
@@ -184,8 +185,7 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
         idx[:k] = start
         wf = np.full(k, 1.0 / k)
         pending = True
-    if not _refactor(G, c, idx, k, rho, L, Y):
-        return np.zeros(n), SINGULAR
+    _refactor(G, c, idx, k, rho, L, Y)
     updates = 0
     verified = False
     fresh = False
@@ -220,10 +220,9 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
                     w = np.zeros(n)
                     for f in range(k):
                         w[idx[f]] = wf[f] if wf[f] > 0.0 else 0.0
-                    return w / w.sum(), OK
+                    return w / w.sum(), True
                 # Re-solve on the final free set from a fresh factorisation and check again.
-                if not _refactor(G, c, idx, k, rho, L, Y):
-                    return np.zeros(n), SINGULAR
+                _refactor(G, c, idx, k, rho, L, Y)
                 updates = 0
                 verified = True
             else:
@@ -237,14 +236,12 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
                     idx[k + added] = jj
                     added += 1
                 if added >= _REFACTOR_BLOCK:  # one LAPACK factorisation is cheaper
-                    if not _refactor(G, c, idx, k + added, rho, L, Y):
-                        return np.zeros(n), SINGULAR
+                    _refactor(G, c, idx, k + added, rho, L, Y)
                     updates = 0
                 else:
                     for m in range(added):
                         if not _border(G, idx, k + m, idx[k + m], rho, L):
-                            if not _refactor(G, c, idx, k + m + 1, rho, L, Y):
-                                return np.zeros(n), SINGULAR
+                            _refactor(G, c, idx, k + m + 1, rho, L, Y)
                             updates = 0
                         else:
                             _forward(c, idx, k + m + 1, L, Y, k + m)
@@ -260,8 +257,7 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
         # that would turn negative on the way.
         for _inner in range(2 * n + 2):
             if updates > max_updates:
-                if not _refactor(G, c, idx, k, rho, L, Y):
-                    return np.zeros(n), SINGULAR
+                _refactor(G, c, idx, k, rho, L, Y)
                 updates = 0
             z = _solution(idx, k, L, Y)
             if z.min() > 0.0:
@@ -278,8 +274,7 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
                         alpha, first = step, f
             if alpha <= 0.0 and updates > 0 and single:
                 # A weight about to leave without moving: rule out rounding in the updates.
-                if not _refactor(G, c, idx, k, rho, L, Y):
-                    return np.zeros(n), SINGULAR
+                _refactor(G, c, idx, k, rho, L, Y)
                 updates = 0
                 continue
             new = wf + alpha * (z - wf)
@@ -290,8 +285,7 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
             if drop.all():  # impossible for a feasible point; restart at the best vertex
                 idx[0] = best
                 k = 1
-                if not _refactor(G, c, idx, k, rho, L, Y):
-                    return np.zeros(n), SINGULAR
+                _refactor(G, c, idx, k, rho, L, Y)
                 updates = 0
                 wf = np.ones(1)
                 fresh = False
@@ -308,4 +302,4 @@ def active_set(G: np.ndarray, c: np.ndarray, rho: float, thresh: float, start: n
                     low = pos
             _forward(c, idx, k, L, Y, low)
             wf = new[~drop]
-    return np.zeros(n), NOT_SETTLED
+    return np.zeros(n), False

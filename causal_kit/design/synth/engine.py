@@ -149,6 +149,7 @@ class Engine:
     data: SynthData
     settings: Settings
     _grams: dict[tuple[int, bool], np.ndarray] = field(default_factory=dict)
+    _totals: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
     fixed: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     def gram(self, start: int, centred: bool) -> np.ndarray:
@@ -168,15 +169,14 @@ class Engine:
         from "every unit once" in a few units (the treated ones and a placebo's stand-in), whose
         shares are added or removed. Far-off sets are summed directly.
         """
-        key = ("moments", start)
-        if key not in self.fixed:
+        if start not in self._totals:
             pre = self.data.Y[:, :start]
             diffs = np.diff(pre, axis=1)
             shift = pre.mean(axis=0)
             centred = pre - shift
-            self.fixed[key] = (centred, centred.T @ centred, shift, diffs.sum(axis=1),
-                               (diffs**2).sum(axis=1))
-        centred, gram, shift, d1, d2 = self.fixed[key]
+            self._totals[start] = (centred, centred.T @ centred, shift, diffs.sum(axis=1),
+                                   (diffs**2).sum(axis=1))
+        centred, gram, shift, d1, d2 = self._totals[start]
         delta = np.bincount(donors, minlength=d1.size) - 1
         changed = np.flatnonzero(delta)
         if changed.size * 2 > donors.size:
@@ -209,12 +209,12 @@ class Engine:
             qp = _qp_slice(G, donors, rows)
             support = self.fixed.get(("omega_support", start))
             omega_start = None
-            if support is not None and np.array_equal(rows, self.fixed[("rows", start)]):
-                omega_start = np.flatnonzero(np.isin(donors, support))
-            elif support is not None:
-                # A placebo or bootstrap draw: the main fit's support says little about its own;
-                # the exact solver starts at a vertex and adds donors in growing blocks.
-                omega_start = np.arange(0)
+            if support is not None:
+                # A refit of the same treated units starts from the main fit's support; a placebo
+                # or bootstrap draw, about which that support says little, starts at a vertex
+                # (the exact solver adds donors in growing blocks).
+                same = np.array_equal(rows, self.fixed[("rows", start)])
+                omega_start = np.flatnonzero(np.isin(donors, support)) if same else np.arange(0)
             lam_start = self.fixed.get(("lambda_support", start))
             if lam_start is not None and lam_start.size and lam_start.max() >= start:
                 lam_start = None  # a fake launch date: fewer pre-launch periods

@@ -374,9 +374,8 @@ def fit_sdid(
     The effect is the weighted double difference. ``omega_start`` and ``lambda_start`` warm-start
     the two weight problems (indices of donors / pre-launch periods expected to carry weight,
     e.g. the main fit's supports in a placebo refit); they change the work, not the solution.
-    ``moments`` gives the
-    donors' pre-launch period Gram matrix and first-difference sums when a caller has them from
-    shared work (refits); otherwise they are computed here.
+    ``moments`` gives the donors' pre-launch period Gram matrix and first-difference sums when a
+    caller has them from shared work (refits); otherwise they are computed here.
     """
     pre, post = Yd[:, :T0], Yd[:, T0:]
     J, T1 = Yd.shape[0], Yd.shape[1] - T0

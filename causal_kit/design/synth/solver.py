@@ -12,7 +12,7 @@ equality-constrained problem on that set exactly, and moves weights in or out un
 Karush–Kuhn–Tucker conditions hold. It terminates in finitely many steps with the exact optimum
 (up to floating point), unlike first-order methods that stop at a tolerance.
 
-Speed. A step changes the free set by one index, so the Cholesky factor of the reduced
+Speed. A step changes the free set by a few indices, so the Cholesky factor of the reduced
 Hessian ``(G + ρI)_FF`` is carried from step to step (a bordering step when an index enters, a
 rank-one update when one leaves) instead of a fresh ``O(k³)`` factorisation; the loop runs
 compiled (:mod:`causal_kit.design.synth._kernel`), so a step costs its ``O(k²)`` arithmetic and
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from causal_kit.core.errors import ConvergenceError, SpecificationError
-from causal_kit.design.synth._kernel import OK, SINGULAR, active_set
+from causal_kit.design.synth._kernel import SingularBlockError, active_set
 
 _RIDGE_FLOOR = 1e-11  # relative ridge that keeps the reduced systems non-singular
 _MAX_UPDATES = 40  # rank-one updates between fresh factorisations (bounds accumulated rounding)
@@ -95,15 +95,16 @@ def simplex_qp(
     max_iter = 20 * n + 100 if max_iter is None else max_iter
     first = np.empty(0, dtype=np.int64) if start is None else np.unique(
         np.asarray(start, dtype=np.int64))
-    w, status = active_set(G, c, rho, tol * scale, first, max_iter, _MAX_UPDATES)
-    if status == SINGULAR:
+    try:
+        w, settled = active_set(G, c, rho, tol * scale, first, max_iter, _MAX_UPDATES)
+    except SingularBlockError as exc:
         raise ConvergenceError(
             f"the simplex weight problem over {n} donors is numerically singular (a block of "
             "their Gram matrix cannot be factorised even with a ridge); some donors' outcomes "
             "are (nearly) exact copies or combinations of others, or differ in scale by many "
             "orders of magnitude — drop duplicated donors or rescale the outcome."
-        )
-    if status != OK:
+        ) from exc
+    if not settled:
         raise ConvergenceError(
             f"the simplex weight problem over {n} donors did not settle after {max_iter} "
             "active-set steps; the donors' outcomes may be (nearly) collinear — drop duplicated "
